@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Makes the id of each tool call from its index.
-pub struct IdGenerator(Box<dyn FnMut(usize) -> String + Send>);
+pub struct IdGenerator(Box<dyn FnMut(usize) -> String + Send + Sync>);
 
 impl IdGenerator {
     /// `call_` + 24 random alphanumerics (the OpenAI shape).
@@ -19,7 +19,7 @@ impl IdGenerator {
     }
 
     /// Ids from a function of the call index, for deterministic tests and replays.
-    pub fn from_fn(f: impl FnMut(usize) -> String + Send + 'static) -> Self {
+    pub fn from_fn(f: impl FnMut(usize) -> String + Send + Sync + 'static) -> Self {
         IdGenerator(Box::new(f))
     }
 

@@ -139,13 +139,17 @@ mod tests {
     fn escapes_like_python() {
         let mut s = String::new();
         push_string(&mut s, "a\"b\\c\nd\te\u{1}f\u{7f}é\u{2028}😀\u{8}\u{c}\r");
-        assert_eq!(s, "\"a\\\"b\\\\c\\nd\\te\\u0001f\u{7f}é\u{2028}😀\\b\\f\\r\"");
+        assert_eq!(
+            s,
+            "\"a\\\"b\\\\c\\nd\\te\\u0001f\u{7f}é\u{2028}😀\\b\\f\\r\""
+        );
     }
 
     #[test]
     fn reserialises_in_python_layout() {
-        let v = parse(r#"{"b":[1,2.50,{"x":null}],"a":"\u00e9","big":123456789012345678901234567890}"#)
-            .unwrap();
+        let v =
+            parse(r#"{"b":[1,2.50,{"x":null}],"a":"\u00e9","big":123456789012345678901234567890}"#)
+                .unwrap();
         let mut s = String::new();
         push_value(&mut s, &v);
         assert_eq!(
@@ -164,10 +168,21 @@ mod tests {
 
     #[test]
     fn number_grammar() {
-        for ok in ["0", "-0", "12", "1.5", "1e5", "1E-5", "-1.0e+10", "12345678901234567890123"] {
+        for ok in [
+            "0",
+            "-0",
+            "12",
+            "1.5",
+            "1e5",
+            "1E-5",
+            "-1.0e+10",
+            "12345678901234567890123",
+        ] {
             assert!(is_number(ok), "{ok}");
         }
-        for bad in ["", "-", "01", "1.", ".5", "1e", "+1", "NaN", "Infinity", "0x10", "1 "] {
+        for bad in [
+            "", "-", "01", "1.", ".5", "1e", "+1", "NaN", "Infinity", "0x10", "1 ",
+        ] {
             assert!(!is_number(bad), "{bad}");
         }
         assert!(is_integer("-12"));

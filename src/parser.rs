@@ -95,7 +95,12 @@ impl Tag {
 
 const REASONING_TAGS: &[Tag] = &[Tag::ThinkClose, Tag::ThinkOpen, Tag::BlockOpen];
 const REASONING_TAGS_NO_CALLS: &[Tag] = &[Tag::ThinkClose, Tag::ThinkOpen];
-const CONTENT_TAGS: &[Tag] = &[Tag::ThinkOpen, Tag::ThinkClose, Tag::BlockOpen, Tag::BlockClose];
+const CONTENT_TAGS: &[Tag] = &[
+    Tag::ThinkOpen,
+    Tag::ThinkClose,
+    Tag::BlockOpen,
+    Tag::BlockClose,
+];
 const BLOCK_TAGS: &[Tag] = &[
     Tag::InvokeOpen,
     Tag::BlockClose,
@@ -104,10 +109,20 @@ const BLOCK_TAGS: &[Tag] = &[
     Tag::ParamOpen,
     Tag::ParamClose,
 ];
-const INVOKE_TAGS: &[Tag] = &[Tag::ParamOpen, Tag::InvokeClose, Tag::InvokeOpen, Tag::BlockClose];
+const INVOKE_TAGS: &[Tag] = &[
+    Tag::ParamOpen,
+    Tag::InvokeClose,
+    Tag::InvokeOpen,
+    Tag::BlockClose,
+];
 const VALUE_TAGS: &[Tag] = &[Tag::ParamClose, Tag::InvokeClose];
 /// What may follow a `</parameter>` that really closes its value (SPEC §3).
-const AFTER_PARAM_CLOSE: &[Tag] = &[Tag::ParamOpen, Tag::InvokeClose, Tag::InvokeOpen, Tag::BlockClose];
+const AFTER_PARAM_CLOSE: &[Tag] = &[
+    Tag::ParamOpen,
+    Tag::InvokeClose,
+    Tag::InvokeOpen,
+    Tag::BlockClose,
+];
 /// What may follow a `</invoke>` that closes a value whose `</parameter>` is missing.
 const AFTER_INVOKE_CLOSE: &[Tag] = &[Tag::InvokeOpen, Tag::BlockClose];
 
@@ -223,8 +238,8 @@ impl StreamParser {
 
     /// A parser with the given options and id generator.
     pub fn with_ids(opts: Options, ids: IdGenerator) -> Self {
-        let inline_open = (opts.reasoning == ReasoningMode::Inline && opts.start_in_reasoning)
-            .then(String::new);
+        let inline_open =
+            (opts.reasoning == ReasoningMode::Inline && opts.start_in_reasoning).then(String::new);
         let state = if opts.start_in_reasoning {
             State::Reasoning
         } else {
@@ -364,7 +379,9 @@ impl StreamParser {
         for &tag in self.tags() {
             let lit = tag.text();
             if rest.len() < lit.len() || (tag.has_attributes() && rest.len() == lit.len()) {
-                partial |= lit.as_bytes().starts_with(&rest.as_bytes()[..rest.len().min(lit.len())]);
+                partial |= lit
+                    .as_bytes()
+                    .starts_with(&rest.as_bytes()[..rest.len().min(lit.len())]);
                 continue;
             }
             if !rest.starts_with(lit) {
@@ -618,14 +635,18 @@ impl StreamParser {
             (Channel::Reasoning, Some(Event::Reasoning(s))) => s,
             (Channel::Content, Some(Event::Content(s))) => s,
             (Channel::Reasoning, _) => {
-                self.out.push(Event::Reasoning(String::with_capacity(held.len() + body.len())));
+                self.out.push(Event::Reasoning(String::with_capacity(
+                    held.len() + body.len(),
+                )));
                 match self.out.last_mut() {
                     Some(Event::Reasoning(s)) => s,
                     _ => unreachable!(),
                 }
             }
             (Channel::Content, _) => {
-                self.out.push(Event::Content(String::with_capacity(held.len() + body.len())));
+                self.out.push(Event::Content(String::with_capacity(
+                    held.len() + body.len(),
+                )));
                 match self.out.last_mut() {
                     Some(Event::Content(s)) => s,
                     _ => unreachable!(),

@@ -97,7 +97,9 @@ impl fmt::Debug for Types {
         if self.is_any() {
             return f.write_str("Types(any)");
         }
-        let names = ["null", "boolean", "integer", "number", "string", "object", "array"];
+        let names = [
+            "null", "boolean", "integer", "number", "string", "object", "array",
+        ];
         let set: Vec<&str> = (0..7)
             .filter(|i| self.0 & (1 << i) != 0)
             .map(|i| names[i])
@@ -336,16 +338,28 @@ mod tests {
     fn schema_shapes() {
         let cases: Vec<(Value, Types)> = vec![
             (json!({"type": "string"}), Types::STRING),
-            (json!({"type": ["string", "null"]}), Types::STRING | Types::NULL),
-            (json!({"type": "integer", "nullable": true}), Types::INTEGER | Types::NULL),
+            (
+                json!({"type": ["string", "null"]}),
+                Types::STRING | Types::NULL,
+            ),
+            (
+                json!({"type": "integer", "nullable": true}),
+                Types::INTEGER | Types::NULL,
+            ),
             (
                 json!({"anyOf": [{"type": "integer"}, {"type": "null"}]}),
                 Types::INTEGER | Types::NULL,
             ),
-            (json!({"oneOf": [{"type": "boolean"}, {"type": "string"}]}), Types::BOOLEAN | Types::STRING),
+            (
+                json!({"oneOf": [{"type": "boolean"}, {"type": "string"}]}),
+                Types::BOOLEAN | Types::STRING,
+            ),
             (json!({"allOf": [{"type": "number"}]}), Types::NUMBER),
             (json!({"enum": ["a", "b"]}), Types::STRING),
-            (json!({"enum": [1, 2.5, null]}), Types::INTEGER | Types::NUMBER | Types::NULL),
+            (
+                json!({"enum": [1, 2.5, null]}),
+                Types::INTEGER | Types::NUMBER | Types::NULL,
+            ),
             (json!({"const": true}), Types::BOOLEAN),
             (json!({"properties": {}}), Types::OBJECT),
             (json!({"items": {}}), Types::ARRAY),
@@ -412,7 +426,11 @@ mod tests {
             ("1e3", i, r#""1e3""#),
             ("5.0", i | n, "5.0"),
             ("007", i, r#""007""#),
-            ("123456789012345678901234567890", i, "123456789012345678901234567890"),
+            (
+                "123456789012345678901234567890",
+                i,
+                "123456789012345678901234567890",
+            ),
             // Numbers keep their digits.
             ("1.50", n, "1.50"),
             ("1e-7", n, "1e-7"),
@@ -431,7 +449,11 @@ mod tests {
             (" abc ", s | null, r#"" abc ""#),
             ("3", s | i, "3"),
             // Objects and arrays are re-serialised in Python's layout.
-            (r#"{"k":1,"l":[true,null]}"#, o, r#"{"k": 1, "l": [true, null]}"#),
+            (
+                r#"{"k":1,"l":[true,null]}"#,
+                o,
+                r#"{"k": 1, "l": [true, null]}"#,
+            ),
             ("[1,2]", a, "[1, 2]"),
             ("[1,2]", o, r#""[1,2]""#),
             ("{bad json}", o, r#""{bad json}""#),

@@ -1,0 +1,42 @@
+"""Streaming parser for MiniMax-M2 output: reasoning, content and OpenAI-style tool calls.
+
+>>> import minimax_parser as mp
+>>> msg = mp.parse('Thinking.</think>Hi!<minimax:tool_call><invoke name="f">'
+...                '<parameter name="x">1</parameter></invoke></minimax:tool_call>')
+>>> (msg.reasoning, msg.content, msg.tool_calls[0].arguments)
+('Thinking.', 'Hi!', '{"x": 1}')
+"""
+
+from __future__ import annotations
+
+from typing import TypeAlias
+
+from ._core import (
+    ContentDelta,
+    Message,
+    ReasoningDelta,
+    StreamParser,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallEnd,
+    ToolCallStart,
+    __version__,
+    parse,
+)
+
+Event: TypeAlias = ReasoningDelta | ContentDelta | ToolCallStart | ToolCallDelta | ToolCallEnd
+"""Any event returned by :meth:`StreamParser.feed` and :meth:`StreamParser.finish`."""
+
+__all__ = [
+    "ContentDelta",
+    "Event",
+    "Message",
+    "ReasoningDelta",
+    "StreamParser",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallEnd",
+    "ToolCallStart",
+    "__version__",
+    "parse",
+]
