@@ -1,0 +1,148 @@
+"""Command line: ``minimax-parser parse`` turns raw MiniMax-M2 output into an OpenAI message,
+``minimax-parser demo`` replays a bundled response token by token."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from typing import Any
+
+from . import StreamParser, parse
+
+# Roughly how a BPE tokenizer cuts text: the four special tokens whole, then words with their
+# leading space, runs of punctuation, and whitespace.
+_TOKEN = re.compile(
+    r"<think>|</think>|<minimax:tool_call>|</minimax:tool_call>|\s*\w+|\s*[^\w\s]{1,3}|\s+"
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Splits ``text`` into token-sized pieces (their concatenation is ``text``)."""
+    return _TOKEN.findall(text)
+
+
+def _chunks(text: str, size: int) -> Iterator[str]:
+    for i in range(0, len(text), size):
+        yield text[i : i + size]
+
+
+def _load_tools(path: str | None) -> list[dict[str, Any]] | None:
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if isinstance(data, dict) and "tools" in data:
+        data = data["tools"]
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of tools or an object with a 'tools' list")
+    return data
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "reasoning": args.reasoning,
+        "start_in_reasoning": args.start_in_reasoning,
+        "tool_calls_in_reasoning": args.tool_calls_in_reasoning,
+    }
+
+
+def _dump(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    if args.file == "-":
+        text = sys.stdin.read()
+    else:
+        with open(args.file, encoding="utf-8") as f:
+            text = f.read()
+    tools = _load_tools(args.tools)
+    if not args.stream:
+        print(json.dumps(parse(text, tools=tools, **_options(args)).to_openai(), ensure_ascii=False,
+                         indent=2))
+        return 0
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise ValueError("--chunk-size must be at least 1")
+    parser = StreamParser(tools=tools, **_options(args))
+    pieces = tokenize(text) if args.chunk_size is None else _chunks(text, args.chunk_size)
+    for piece in pieces:
+        for event in parser.feed(piece):
+            delta = event.to_openai_delta()
+            if delta:
+                print(_dump(delta))
+    for event in parser.finish():
+        delta = event.to_openai_delta()
+        if delta:
+            print(_dump(delta))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    example = json.loads(
+        resources.files("minimax_parser.examples").joinpath("weather.json").read_text("utf-8")
+    )
+    text: str = example["response"]
+    tools: list[dict[str, Any]] = example["tools"]
+    print(f"# {example['description']}")
+    print(f"# Raw model output ({len(text)} characters):")
+    print(text)
+    tokens = tokenize(text)
+    print(f"\n# Streaming it token by token ({len(tokens)} tokens); each line is an OpenAI delta:")
+    parser = StreamParser(tools=tools)
+    for token in tokens:
+        for event in parser.feed(token):
+            delta = event.to_openai_delta()
+            if delta:
+                print(_dump(delta))
+        if args.delay:
+            time.sleep(args.delay)
+    for event in parser.finish():
+        delta = event.to_openai_delta()
+        if delta:
+            print(_dump(delta))
+    print("\n# The final message (the same as minimax-parser parse gives in one shot):")
+    final = parser.message()
+    assert final == parse(text, tools=tools, id_generator=lambda i: final.tool_calls[i].id)
+    print(json.dumps(final.to_openai(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``minimax-parser`` command."""
+    ap = argparse.ArgumentParser(
+        prog="minimax-parser",
+        description="Parse raw MiniMax-M2 output into OpenAI reasoning_content, content and "
+        "tool_calls.",
+    )
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("parse", help="parse a raw response (file or - for stdin)")
+    p.add_argument("file", help="file with the raw model output, or - for standard input")
+    p.add_argument("--tools", help="JSON file: the request's tools list (or a request body)")
+    p.add_argument("--stream", action="store_true", help="print one JSON delta per line")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="with --stream: feed N characters at a time (default: token-sized pieces)")
+    p.add_argument("--reasoning", choices=["separate", "inline"], default="separate")
+    p.add_argument("--no-start-in-reasoning", dest="start_in_reasoning", action="store_false",
+                   help="the response does not start inside <think>")
+    p.add_argument("--tool-calls-in-reasoning", choices=["extract", "ignore"], default="extract")
+    p.set_defaults(func=_cmd_parse)
+    d = sub.add_parser("demo", help="replay a bundled example token by token")
+    d.add_argument("--delay", type=float, default=0.0, help="seconds to wait between tokens")
+    d.set_defaults(func=_cmd_demo)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except (OSError, ValueError, TypeError) as e:
+        print(f"minimax-parser: error: {e}", file=sys.stderr)
+        return 2
+    return status
