@@ -21,6 +21,7 @@ mod ids;
 pub mod json;
 mod parser;
 pub mod schema;
+mod ws;
 
 #[cfg(feature = "python")]
 mod python;

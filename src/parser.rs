@@ -15,6 +15,7 @@ use crate::event::Event;
 use crate::ids::IdGenerator;
 use crate::json;
 use crate::schema::{self, ToolSet, Types};
+use crate::ws;
 
 /// Where reasoning goes (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -427,7 +428,7 @@ impl StreamParser {
     /// After a candidate closer inside a value: skip whitespace, then decide on what follows.
     fn step_lookahead(&mut self, s: &str, pos: usize, eof: bool) -> Option<usize> {
         let rest = &s[pos..];
-        let ws = rest.len() - rest.trim_start().len();
+        let ws = rest.len() - ws::trim_start(rest).len();
         if ws > 0 {
             if let Some(la) = self.lookahead.as_mut() {
                 la.whitespace.push_str(&rest[..ws]);
@@ -544,12 +545,12 @@ impl StreamParser {
     fn text(&mut self, t: &str) {
         match self.state {
             State::Reasoning => {
-                if !self.segment_has_text && t.chars().any(|c| !c.is_whitespace()) {
+                if !self.segment_has_text && t.chars().any(|c| !ws::is_ws(c)) {
                     self.segment_has_text = true;
                 }
                 if self.opts.reasoning == ReasoningMode::Inline {
                     if self.inline_open.is_some() {
-                        let body = t.trim_start();
+                        let body = ws::trim_start(t);
                         if body.is_empty() {
                             if let Some(held) = self.inline_open.as_mut() {
                                 held.push_str(t);
@@ -591,12 +592,16 @@ impl StreamParser {
 
     /// Text inside a block, outside invokes: trimmed per run, then content.
     fn run_text(&mut self, t: &str) {
-        let t = if self.run_started { t } else { t.trim_start() };
+        let t = if self.run_started {
+            t
+        } else {
+            ws::trim_start(t)
+        };
         if t.is_empty() {
             return;
         }
         self.run_started = true;
-        let body = t.trim_end();
+        let body = ws::trim_end(t);
         if body.is_empty() {
             self.run_held.push_str(t);
             return;
@@ -619,12 +624,12 @@ impl StreamParser {
             Channel::Reasoning => &mut self.reasoning,
             Channel::Content => &mut self.content,
         };
-        let t = if trim.started { t } else { t.trim_start() };
+        let t = if trim.started { t } else { ws::trim_start(t) };
         if t.is_empty() {
             return;
         }
         trim.started = true;
-        let body = t.trim_end();
+        let body = ws::trim_end(t);
         if body.is_empty() {
             trim.held.push_str(t);
             return;

@@ -276,7 +276,7 @@ pub fn push_converted(out: &mut String, raw: &str, types: Types) {
     if types.is_string_only() {
         return json::push_string(out, raw);
     }
-    let t = raw.trim();
+    let t = crate::ws::trim(raw);
     if types.is_any() {
         match json::parse(t) {
             Some(v) => json::push_value(out, &v),

@@ -6,9 +6,8 @@ import json
 import re
 from typing import Any
 
-import pytest
-
 import minimax_parser as mp
+import pytest
 from minimax_parser import _core
 
 TOOLS: list[dict[str, Any]] = [
@@ -24,7 +23,7 @@ TOOLS: list[dict[str, Any]] = [
     }
 ]
 TEXT = (
-    "Need weather.</think>\n\nChecking.<minimax:tool_call>\n<invoke name=\"get_weather\">\n"
+    'Need weather.</think>\n\nChecking.<minimax:tool_call>\n<invoke name="get_weather">\n'
     '<parameter name="city">Paris</parameter>\n<parameter name="days">3</parameter>\n'
     "</invoke>\n</minimax:tool_call>"
 )
@@ -166,7 +165,7 @@ def test_misuse_raises_clear_errors(kwargs: dict[str, Any], exc: type, pattern: 
 
 def test_options_are_keyword_only_and_text_must_be_str() -> None:
     with pytest.raises(TypeError):
-        mp.parse("x", None)  # type: ignore[misc]
+        mp.parse("x", None)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="decode bytes"):
         mp.parse(b"x")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="decode bytes"):
@@ -197,8 +196,9 @@ def test_model_output_never_raises() -> None:
         '<minimax:tool_call><invoke name="' + "x" * 5000,
     ]
     for text in nasty:
-        for opts in ({}, {"reasoning": "inline"}, {"start_in_reasoning": False}):
-            msg = mp.parse(text, **opts)  # type: ignore[arg-type]
+        options: list[dict[str, Any]] = [{}, {"reasoning": "inline"}, {"start_in_reasoning": False}]
+        for opts in options:
+            msg = mp.parse(text, **opts)
             for c in msg.tool_calls:
                 assert isinstance(json.loads(c.arguments), dict)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-from conftest import Fixture, as_expected, ids, load_fixtures, stream
-
 import minimax_parser as mp
+import pytest
+
+from conftest import Fixture, as_expected, ids, load_fixtures, stream
 
 FIXTURES = load_fixtures()
 

@@ -10,6 +10,20 @@
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, final
 
+__all__ = [
+    "ContentDelta",
+    "Message",
+    "ReasoningDelta",
+    "StreamParser",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallEnd",
+    "ToolCallStart",
+    "__version__",
+    "_panic_for_tests",
+    "parse",
+]
+
 __version__: str
 
 @final

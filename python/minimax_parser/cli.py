@@ -16,14 +16,19 @@ from . import StreamParser, parse
 
 # Roughly how a BPE tokenizer cuts text: the four special tokens whole, then words with their
 # leading space, runs of punctuation, and whitespace.
-_TOKEN = re.compile(
-    r"<think>|</think>|<minimax:tool_call>|</minimax:tool_call>|\s*\w+|\s*[^\w\s]{1,3}|\s+"
-)
+_SPECIAL = re.compile(r"(<think>|</think>|<minimax:tool_call>|</minimax:tool_call>)")
+_TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]{1,3}|\s+")
 
 
 def tokenize(text: str) -> list[str]:
     """Splits ``text`` into token-sized pieces (their concatenation is ``text``)."""
-    return _TOKEN.findall(text)
+    tokens: list[str] = []
+    for i, part in enumerate(_SPECIAL.split(text)):
+        if i % 2:
+            tokens.append(part)
+        else:
+            tokens.extend(_TOKEN.findall(part))
+    return tokens
 
 
 def _chunks(text: str, size: int) -> Iterator[str]:
@@ -63,8 +68,11 @@ def _cmd_parse(args: argparse.Namespace) -> int:
             text = f.read()
     tools = _load_tools(args.tools)
     if not args.stream:
-        print(json.dumps(parse(text, tools=tools, **_options(args)).to_openai(), ensure_ascii=False,
-                         indent=2))
+        print(
+            json.dumps(
+                parse(text, tools=tools, **_options(args)).to_openai(), ensure_ascii=False, indent=2
+            )
+        )
         return 0
     if args.chunk_size is not None and args.chunk_size < 1:
         raise ValueError("--chunk-size must be at least 1")
@@ -124,11 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="file with the raw model output, or - for standard input")
     p.add_argument("--tools", help="JSON file: the request's tools list (or a request body)")
     p.add_argument("--stream", action="store_true", help="print one JSON delta per line")
-    p.add_argument("--chunk-size", type=int, default=None,
-                   help="with --stream: feed N characters at a time (default: token-sized pieces)")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="with --stream: feed N characters at a time (default: token-sized pieces)",
+    )
     p.add_argument("--reasoning", choices=["separate", "inline"], default="separate")
-    p.add_argument("--no-start-in-reasoning", dest="start_in_reasoning", action="store_false",
-                   help="the response does not start inside <think>")
+    p.add_argument(
+        "--no-start-in-reasoning",
+        dest="start_in_reasoning",
+        action="store_false",
+        help="the response does not start inside <think>",
+    )
     p.add_argument("--tool-calls-in-reasoning", choices=["extract", "ignore"], default="extract")
     p.set_defaults(func=_cmd_parse)
     d = sub.add_parser("demo", help="replay a bundled example token by token")
