@@ -92,9 +92,13 @@ impl MessageBuilder {
                 }
             }
             Event::ToolCallEnd {
-                index, incomplete, ..
+                index,
+                arguments,
+                incomplete,
             } => {
                 if let Some(c) = self.calls.iter_mut().rev().find(|c| c.index == index) {
+                    // The end event carries the whole text; the deltas (if any) added up to it.
+                    c.arguments = arguments;
                     c.incomplete = incomplete;
                 }
             }

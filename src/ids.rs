@@ -15,7 +15,8 @@ pub struct IdGenerator(Box<dyn FnMut(usize) -> String + Send + Sync>);
 impl IdGenerator {
     /// `call_` + 24 random alphanumerics (the OpenAI shape).
     pub fn random() -> Self {
-        IdGenerator(Box::new(|_| random_id()))
+        let mut rng = SplitMix64(seed());
+        IdGenerator(Box::new(move |_| rng.id()))
     }
 
     /// Ids from a function of the call index, for deterministic tests and replays.
@@ -35,31 +36,45 @@ impl std::fmt::Debug for IdGenerator {
     }
 }
 
+/// A seed that differs per process (random hash keys) and per call (a counter).
+fn seed() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
+}
+
+/// SplitMix64: tiny and fast; ids need to be unique, not secret.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn id(&mut self) -> String {
+        let mut id = *b"call_000000000000000000000000";
+        for chunk in id[5..].chunks_mut(8) {
+            // Six bits a character; the two values past 61 wrap around (ids need to be unique,
+            // not uniform), which avoids slow divisions.
+            let mut x = self.next();
+            for c in chunk {
+                *c = ALPHABET[((x & 63) % 62) as usize];
+                x >>= 6;
+            }
+        }
+        // Every byte is ASCII, so this never fails.
+        std::str::from_utf8(&id).unwrap_or("call_").to_owned()
+    }
+}
+
 /// A fresh `call_…` id.
 pub fn random_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let keys = RandomState::new();
-    let mut id = String::with_capacity(29);
-    id.push_str("call_");
-    let mut produced = 0;
-    let mut round = 0u64;
-    while produced < 24 {
-        let mut h = keys.build_hasher();
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u64(round);
-        let mut x = h.finish();
-        // 10 base-62 digits use 59.5 bits of the 64.
-        for _ in 0..10 {
-            if produced == 24 {
-                break;
-            }
-            id.push(ALPHABET[(x % 62) as usize] as char);
-            x /= 62;
-            produced += 1;
-        }
-        round += 1;
-    }
-    id
+    SplitMix64(seed()).id()
 }
 
 #[cfg(test)]

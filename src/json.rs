@@ -12,31 +12,47 @@ use serde_json::Value;
 pub fn escape_into(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 0xf) as usize] as char);
-        } else {
-            out.push_str(esc);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !NEEDS_ESCAPE[b as usize] {
+            i += 1;
+            continue;
         }
-        start = i + 1;
+        out.push_str(&s[start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 0xf) as usize] as char);
+            }
+        }
+        i += 1;
+        start = i;
     }
     out.push_str(&s[start..]);
 }
+
+/// Bytes that Python's `json.dumps` escapes: `"`, `\\` and the C0 controls.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
 
 /// Appends `s` to `out` as a complete JSON string literal.
 pub fn push_string(out: &mut String, s: &str) {
@@ -82,6 +98,270 @@ pub fn push_value(out: &mut String, v: &Value) {
 /// Parses `text` as one JSON value. Non-finite numbers are not JSON, so they never come back.
 pub fn parse(text: &str) -> Option<Value> {
     serde_json::from_str(text).ok()
+}
+
+/// The kind of a JSON value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `null`
+    Null,
+    /// `true` / `false`
+    Bool,
+    /// A number.
+    Number,
+    /// A string.
+    String,
+    /// An array.
+    Array,
+    /// An object.
+    Object,
+}
+
+/// Nesting deeper than this is refused (serde_json's limit too).
+const MAX_NESTING: usize = 128;
+
+/// Validates `text` as one JSON value (surrounding whitespace allowed) and appends it to `out`
+/// in `json.dumps` layout, numbers as written. Returns the value's kind, or `None` (leaving
+/// `out` as it was) when `text` is not JSON. Objects with repeated keys go through serde_json so
+/// that, like a Python dict, the last value wins at the first key's position.
+pub fn reformat(text: &str, out: &mut String) -> Option<Kind> {
+    let mark = out.len();
+    let mut r = Reformatter {
+        b: text.as_bytes(),
+        s: text,
+        i: 0,
+        out,
+        dup_prone: false,
+    };
+    let kind = r.value(0).and_then(|k| {
+        r.skip_ws();
+        (r.i == r.b.len()).then_some(k)
+    });
+    let dup_prone = r.dup_prone;
+    match kind {
+        Some(k) if dup_prone => {
+            out.truncate(mark);
+            push_value(out, &parse(text)?);
+            Some(k)
+        }
+        Some(k) => Some(k),
+        None => {
+            out.truncate(mark);
+            None
+        }
+    }
+}
+
+struct Reformatter<'a, 'o> {
+    b: &'a [u8],
+    s: &'a str,
+    i: usize,
+    out: &'o mut String,
+    /// An object repeated a key, or has an escaped key we did not compare: use serde_json.
+    dup_prone: bool,
+}
+
+impl Reformatter<'_, '_> {
+    fn skip_ws(&mut self) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Kind> {
+        if depth > MAX_NESTING {
+            return None;
+        }
+        self.skip_ws();
+        match *self.b.get(self.i)? {
+            b'{' => self.object(depth),
+            b'[' => self.array(depth),
+            b'"' => self.string().map(|_| Kind::String),
+            b't' => self.literal("true", Kind::Bool),
+            b'f' => self.literal("false", Kind::Bool),
+            b'n' => self.literal("null", Kind::Null),
+            _ => self.number(),
+        }
+    }
+
+    fn literal(&mut self, lit: &str, kind: Kind) -> Option<Kind> {
+        if self.s[self.i..].starts_with(lit) {
+            self.out.push_str(lit);
+            self.i += lit.len();
+            Some(kind)
+        } else {
+            None
+        }
+    }
+
+    fn number(&mut self) -> Option<Kind> {
+        let start = self.i;
+        while matches!(
+            self.b.get(self.i),
+            Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+        ) {
+            self.i += 1;
+        }
+        let n = &self.s[start..self.i];
+        if !is_number(n) {
+            return None;
+        }
+        self.out.push_str(n);
+        Some(Kind::Number)
+    }
+
+    /// Copies a string, re-escaped the way Python writes it. Returns the raw text between the
+    /// quotes, and whether it held escapes.
+    fn string(&mut self) -> Option<(usize, usize, bool)> {
+        self.i += 1; // opening quote
+        let start = self.i;
+        self.out.push('"');
+        let mut escaped = false;
+        loop {
+            let run = self.i;
+            while let Some(&c) = self.b.get(self.i) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.i += 1;
+            }
+            self.out.push_str(&self.s[run..self.i]);
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    self.i += 1;
+                    self.out.push('"');
+                    return Some((start, self.i - 1, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.escape()?;
+                }
+                _ => return None, // raw control character
+            }
+        }
+    }
+
+    fn escape(&mut self) -> Option<()> {
+        let c = *self.b.get(self.i + 1)?;
+        self.i += 2;
+        let decoded = match c {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = self.hex4()?;
+                if (0xD800..0xDC00).contains(&hi) {
+                    if self.b.get(self.i..self.i + 2)? != b"\\u" {
+                        return None;
+                    }
+                    self.i += 2;
+                    let lo = self.hex4()?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return None;
+                    }
+                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                } else {
+                    char::from_u32(hi)? // a lone low surrogate fails here
+                }
+            }
+            _ => return None,
+        };
+        let mut buf = [0u8; 4];
+        escape_into(self.out, decoded.encode_utf8(&mut buf));
+        Some(())
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let h = self.s.get(self.i..self.i + 4)?;
+        if !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.i += 4;
+        u32::from_str_radix(h, 16).ok()
+    }
+
+    fn array(&mut self, depth: usize) -> Option<Kind> {
+        self.i += 1;
+        self.out.push('[');
+        self.skip_ws();
+        if self.b.get(self.i) == Some(&b']') {
+            self.i += 1;
+            self.out.push(']');
+            return Some(Kind::Array);
+        }
+        loop {
+            self.value(depth + 1)?;
+            self.skip_ws();
+            match *self.b.get(self.i)? {
+                b',' => {
+                    self.i += 1;
+                    self.out.push_str(", ");
+                }
+                b']' => {
+                    self.i += 1;
+                    self.out.push(']');
+                    return Some(Kind::Array);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Option<Kind> {
+        self.i += 1;
+        self.out.push('{');
+        self.skip_ws();
+        if self.b.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            self.out.push('}');
+            return Some(Kind::Object);
+        }
+        // Key spans, to spot repeated keys without allocating; past 16 keys, let serde_json check.
+        let mut keys = [(0usize, 0usize); 16];
+        let mut nkeys = 0;
+        loop {
+            self.skip_ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                return None;
+            }
+            let (start, end, escaped) = self.string()?;
+            let key = &self.b[start..end];
+            if escaped
+                || nkeys == keys.len()
+                || keys[..nkeys].iter().any(|&(a, z)| &self.b[a..z] == key)
+            {
+                self.dup_prone = true;
+            } else {
+                keys[nkeys] = (start, end);
+                nkeys += 1;
+            }
+            self.skip_ws();
+            if self.b.get(self.i) != Some(&b':') {
+                return None;
+            }
+            self.i += 1;
+            self.out.push_str(": ");
+            self.value(depth + 1)?;
+            self.skip_ws();
+            match *self.b.get(self.i)? {
+                b',' => {
+                    self.i += 1;
+                    self.out.push_str(", ");
+                }
+                b'}' => {
+                    self.i += 1;
+                    self.out.push('}');
+                    return Some(Kind::Object);
+                }
+                _ => return None,
+            }
+        }
+    }
 }
 
 /// True when `text` is a JSON number literal (RFC 8259 grammar, no surrounding whitespace).
@@ -194,10 +474,61 @@ mod tests {
     fn non_finite_is_not_json() {
         assert!(parse("NaN").is_none());
         assert!(parse("Infinity").is_none());
-        // Huge exponents stay finite text (serde_json writes the exponent sign).
-        assert_eq!(
-            parse("1e999999").map(|v| v.to_string()).as_deref(),
-            Some("1e+999999")
-        );
+        let mut out = String::new();
+        assert_eq!(reformat("NaN", &mut out), None);
+        assert_eq!(reformat("[1, Infinity]", &mut out), None);
+        assert_eq!(out, "");
+        // Huge exponents are valid JSON text and stay as written.
+        assert_eq!(reformat("1e999999", &mut out), Some(Kind::Number));
+        assert_eq!(out, "1e999999");
+    }
+
+    fn re(text: &str) -> Option<String> {
+        let mut out = String::from("prefix:");
+        let kind = reformat(text, &mut out);
+        match kind {
+            Some(_) => Some(out["prefix:".len()..].to_string()),
+            None => {
+                assert_eq!(out, "prefix:", "failed reformat must leave out as it was");
+                None
+            }
+        }
+    }
+
+    /// The fast reformatter agrees with serde_json + push_value on everything serde_json accepts,
+    /// except that numbers keep their text exactly.
+    #[test]
+    fn reformat_matches_python_layout() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                r#"{"k":1,"l":[true,null,false],"m":{}}"#,
+                Some(r#"{"k": 1, "l": [true, null, false], "m": {}}"#),
+            ),
+            (" [ 1 , 2.50 , -0 , 1E+5 ] ", Some("[1, 2.50, -0, 1E+5]")),
+            (
+                r#""\u00e9\n\/\ud83d\ude00\u0001""#,
+                Some("\"é\\n/😀\\u0001\""),
+            ),
+            (r#"{"a":1,"b":2,"a":3}"#, Some(r#"{"a": 3, "b": 2}"#)),
+            (r#"{"\u0061":1,"a":2}"#, Some(r#"{"a": 2}"#)),
+            ("[]", Some("[]")),
+            ("\"tab\there\"", None),
+            (r#""\ud800""#, None),
+            (r#""\udc00""#, None),
+            ("[1,]", None),
+            ("{\"a\" 1}", None),
+            ("01", None),
+            ("tru", None),
+            ("[1] x", None),
+            ("", None),
+            ("{'a': 1}", None),
+        ];
+        for &(text, want) in cases {
+            assert_eq!(re(text).as_deref(), want, "{text}");
+        }
+        let deep_ok = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(re(&deep_ok).is_some());
+        let too_deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(re(&too_deep).is_none());
     }
 }

@@ -60,7 +60,9 @@ pub fn parse(text: &str, opts: Options) -> Message {
 
 /// Parses a complete response at once, naming calls with `ids`.
 pub fn parse_with_ids(text: &str, opts: Options, ids: IdGenerator) -> Message {
-    let mut p = StreamParser::with_ids(opts, ids);
+    let mut p = StreamParser::with_ids(opts, ids).without_argument_deltas();
+    // Dense tool-call text makes about one event per 32 bytes; prose far fewer.
+    p.reserve_events((text.len() / 32).min(1 << 20));
     let mut b = MessageBuilder::new();
     // A fresh parser accepts one feed and one finish, so neither can fail.
     b.extend(p.feed(text).unwrap_or_default());

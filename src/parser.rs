@@ -14,7 +14,7 @@ use memchr::{memchr, memchr2};
 use crate::event::Event;
 use crate::ids::IdGenerator;
 use crate::json;
-use crate::schema::{self, ToolSet, Types};
+use crate::schema::{self, Tool, ToolSet, Types};
 use crate::ws;
 
 /// Where reasoning goes (SPEC §2).
@@ -131,7 +131,7 @@ const AFTER_INVOKE_CLOSE: &[Tag] = &[Tag::InvokeOpen, Tag::BlockClose];
 const MAX_TAG_LEN: usize = 1024;
 
 #[derive(Debug)]
-enum Match {
+enum Match<'a> {
     /// Not a tag: the `<` is text.
     No,
     /// Could still become a tag; wait for more text.
@@ -140,7 +140,7 @@ enum Match {
     Tag {
         tag: Tag,
         len: usize,
-        name: Option<String>,
+        name: Option<&'a str>,
     },
 }
 
@@ -176,7 +176,8 @@ struct Call {
 #[derive(Debug)]
 struct LiveCall {
     index: usize,
-    name: String,
+    /// The tool's schema, when the request declared it.
+    tool: Option<Arc<Tool>>,
     arguments: String,
     params: usize,
 }
@@ -188,11 +189,11 @@ struct Value {
     raw: String,
 }
 
-/// A `</parameter>` or `</invoke>` seen inside a value, waiting for what follows it.
+/// A `</parameter>` or `</invoke>` seen inside a value, waiting for what follows it; the
+/// whitespace after it collects in `StreamParser::lookahead_ws`.
 #[derive(Debug)]
 struct Lookahead {
     closer: Tag,
-    whitespace: String,
 }
 
 /// The streaming parser for one response. Feed it text with [`StreamParser::feed`], then call
@@ -214,10 +215,15 @@ pub struct StreamParser {
     call: Option<Call>,
     value: Option<Value>,
     lookahead: Option<Lookahead>,
+    lookahead_ws: String,
+    /// A reusable buffer for non-string values, so each value does not allocate.
+    spare: String,
     /// For a tag with attributes held at the start of `buf`: bytes already known to hold no `>`.
     scanned: usize,
     next_index: usize,
     finished: bool,
+    /// Emit `ToolCallDelta` events (one-shot parsing only needs the end events).
+    deltas: bool,
     out: Vec<Event>,
 }
 
@@ -260,9 +266,12 @@ impl StreamParser {
             call: None,
             value: None,
             lookahead: None,
+            lookahead_ws: String::new(),
+            spare: String::new(),
             scanned: 0,
             next_index: 0,
             finished: false,
+            deltas: true,
             out: Vec::new(),
         }
     }
@@ -303,6 +312,18 @@ impl StreamParser {
         Ok(std::mem::take(&mut self.out))
     }
 
+    /// Skips `ToolCallDelta` events; each call's arguments still arrive in its `ToolCallEnd`.
+    /// For one-shot parsing, where nobody reads the fragments.
+    pub(crate) fn without_argument_deltas(mut self) -> Self {
+        self.deltas = false;
+        self
+    }
+
+    /// Makes room for about `n` events, so one-shot parsing of a long text does not regrow.
+    pub(crate) fn reserve_events(&mut self, n: usize) {
+        self.out.reserve(n);
+    }
+
     /// True once [`StreamParser::finish`] was called.
     pub fn is_finished(&self) -> bool {
         self.finished
@@ -341,7 +362,7 @@ impl StreamParser {
     /// One step in a text state: text up to the next `<`, or the tag at `pos`.
     fn step(&mut self, s: &str, pos: usize, eof: bool) -> Option<usize> {
         let rest = &s[pos..];
-        match memchr(b'<', rest.as_bytes()) {
+        match find_lt(rest.as_bytes()) {
             None => {
                 self.text(rest);
                 Some(s.len())
@@ -375,17 +396,21 @@ impl StreamParser {
     }
 
     /// Matches the tags of the current state against `rest`, which starts with `<`.
-    fn match_tag(&mut self, rest: &str) -> Match {
+    fn match_tag<'a>(&mut self, rest: &'a str) -> Match<'a> {
         let mut partial = false;
+        let second = rest.as_bytes().get(1).copied();
         for &tag in self.tags() {
             let lit = tag.text();
-            if rest.len() < lit.len() || (tag.has_attributes() && rest.len() == lit.len()) {
-                partial |= lit
-                    .as_bytes()
-                    .starts_with(&rest.as_bytes()[..rest.len().min(lit.len())]);
+            // Cheap filter before comparing whole literals: `<x` versus `</x`.
+            if second.is_some_and(|b| b != lit.as_bytes()[1]) {
                 continue;
             }
-            if !rest.starts_with(lit) {
+            let same = common_prefix(rest.as_bytes(), lit.as_bytes());
+            if rest.len() < lit.len() || (tag.has_attributes() && rest.len() == lit.len()) {
+                partial |= same == rest.len().min(lit.len());
+                continue;
+            }
+            if same < lit.len() {
                 continue;
             }
             if !tag.has_attributes() {
@@ -430,9 +455,7 @@ impl StreamParser {
         let rest = &s[pos..];
         let ws = rest.len() - ws::trim_start(rest).len();
         if ws > 0 {
-            if let Some(la) = self.lookahead.as_mut() {
-                la.whitespace.push_str(&rest[..ws]);
-            }
+            self.lookahead_ws.push_str(&rest[..ws]);
             return Some(pos + ws);
         }
         let followers = match self.lookahead.as_ref().map(|la| la.closer) {
@@ -446,7 +469,9 @@ impl StreamParser {
             Follower::No => {
                 if let Some(la) = self.lookahead.take() {
                     self.value_text(la.closer.text());
-                    self.value_text(&la.whitespace);
+                    let ws = std::mem::take(&mut self.lookahead_ws);
+                    self.value_text(&ws);
+                    self.lookahead_ws = ws;
                 }
             }
         }
@@ -467,7 +492,7 @@ impl StreamParser {
         }
     }
 
-    fn on_tag(&mut self, tag: Tag, name: Option<String>) {
+    fn on_tag(&mut self, tag: Tag, name: Option<&str>) {
         let inline = self.opts.reasoning == ReasoningMode::Inline;
         match (self.state, tag) {
             (State::Reasoning, Tag::ThinkClose) => {
@@ -515,7 +540,7 @@ impl StreamParser {
             (State::Block, _) => self.end_run(),
             (State::Invoke, Tag::ParamOpen) => {
                 if let Some(name) = name {
-                    self.open_value(&name);
+                    self.open_value(name);
                 }
             }
             (State::Invoke, Tag::InvokeClose) => {
@@ -531,10 +556,8 @@ impl StreamParser {
                 self.state = State::Content;
             }
             (State::Value, Tag::ParamClose | Tag::InvokeClose) => {
-                self.lookahead = Some(Lookahead {
-                    closer: tag,
-                    whitespace: String::new(),
-                });
+                self.lookahead = Some(Lookahead { closer: tag });
+                self.lookahead_ws.clear();
             }
             // Stray closers in content are markup and dropped.
             _ => {}
@@ -606,11 +629,12 @@ impl StreamParser {
             self.run_held.push_str(t);
             return;
         }
-        let mut s = std::mem::take(&mut self.run_held);
-        s.push_str(body);
-        self.channel(Channel::Content, &s);
-        self.run_held.clear();
-        self.run_held.push_str(&t[body.len()..]);
+        let mut held = std::mem::take(&mut self.run_held);
+        self.channel(Channel::Content, &held);
+        self.channel(Channel::Content, body);
+        held.clear();
+        held.push_str(&t[body.len()..]);
+        self.run_held = held;
     }
 
     fn end_run(&mut self) {
@@ -634,35 +658,28 @@ impl StreamParser {
             trim.held.push_str(t);
             return;
         }
-        let held = std::mem::take(&mut trim.held);
-        trim.held.push_str(&t[body.len()..]);
         let slot = match (which, self.out.last_mut()) {
             (Channel::Reasoning, Some(Event::Reasoning(s))) => s,
             (Channel::Content, Some(Event::Content(s))) => s,
-            (Channel::Reasoning, _) => {
-                self.out.push(Event::Reasoning(String::with_capacity(
-                    held.len() + body.len(),
-                )));
+            _ => {
+                let s = String::with_capacity(trim.held.len() + body.len());
+                self.out.push(match which {
+                    Channel::Reasoning => Event::Reasoning(s),
+                    Channel::Content => Event::Content(s),
+                });
                 match self.out.last_mut() {
-                    Some(Event::Reasoning(s)) => s,
-                    _ => unreachable!(),
-                }
-            }
-            (Channel::Content, _) => {
-                self.out.push(Event::Content(String::with_capacity(
-                    held.len() + body.len(),
-                )));
-                match self.out.last_mut() {
-                    Some(Event::Content(s)) => s,
-                    _ => unreachable!(),
+                    Some(Event::Reasoning(s) | Event::Content(s)) => s,
+                    _ => unreachable!("just pushed a text event"),
                 }
             }
         };
-        slot.push_str(&held);
+        slot.push_str(&trim.held);
         slot.push_str(body);
+        trim.held.clear();
+        trim.held.push_str(&t[body.len()..]);
     }
 
-    fn start_call(&mut self, name: Option<String>) {
+    fn start_call(&mut self, name: Option<&str>) {
         self.state = State::Invoke;
         let live = name.map(|name| {
             let index = self.next_index;
@@ -671,12 +688,12 @@ impl StreamParser {
             self.out.push(Event::ToolCallStart {
                 index,
                 id,
-                name: name.clone(),
+                name: name.to_string(),
             });
             LiveCall {
                 index,
-                name,
-                arguments: String::new(),
+                tool: self.opts.tools.get(name).cloned(),
+                arguments: String::with_capacity(128),
                 params: 0,
             }
         });
@@ -695,7 +712,7 @@ impl StreamParser {
         let start = arguments.len();
         f(arguments);
         let added = &arguments[start..];
-        if added.is_empty() {
+        if added.is_empty() || !self.deltas {
             return;
         }
         match self.out.last_mut() {
@@ -715,7 +732,9 @@ impl StreamParser {
         let types = match self.call.as_mut().and_then(|c| c.live.as_mut()) {
             Some(call) => {
                 call.params += 1;
-                self.opts.tools.param_types(&call.name, name)
+                call.tool
+                    .as_ref()
+                    .map_or(Types::ANY, |t| t.param_types(name))
             }
             None => Types::ANY,
         };
@@ -734,10 +753,9 @@ impl StreamParser {
                 a.push('"');
             }
         });
-        self.value = Some(Value {
-            types,
-            raw: String::new(),
-        });
+        let mut raw = std::mem::take(&mut self.spare);
+        raw.clear();
+        self.value = Some(Value { types, raw });
     }
 
     fn value_text(&mut self, t: &str) {
@@ -762,6 +780,7 @@ impl StreamParser {
                 schema::push_converted(a, &v.raw, v.types);
             }
         });
+        self.spare = v.raw;
     }
 
     fn close_call(&mut self, incomplete: bool) {
@@ -794,8 +813,7 @@ fn match_follower(rest: &str, followers: &[Tag]) -> Follower {
     for &tag in followers {
         let lit = tag.text();
         let need = lit.len() + usize::from(tag.has_attributes());
-        let n = rest.len().min(lit.len());
-        if rest.as_bytes()[..n] != lit.as_bytes()[..n] {
+        if common_prefix(rest.as_bytes(), lit.as_bytes()) < rest.len().min(lit.len()) {
             continue;
         }
         if rest.len() < need {
@@ -811,8 +829,44 @@ fn match_follower(rest: &str, followers: &[Tag]) -> Follower {
     }
 }
 
+/// The first `<` in `b`. Inside tool-call markup the next `<` is usually a byte or two away,
+/// where a plain look beats setting up a vector search.
+#[inline]
+fn find_lt(b: &[u8]) -> Option<usize> {
+    for (i, &c) in b.iter().take(8).enumerate() {
+        if c == b'<' {
+            return Some(i);
+        }
+    }
+    if b.len() <= 8 {
+        return None;
+    }
+    memchr(b'<', &b[8..]).map(|i| i + 8)
+}
+
+/// How many leading bytes `a` and `b` share. Tag literals are short, so a plain loop beats a
+/// call to `memcmp`.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
 /// The `name` attribute of a tag's attribute text (`name="x"`, `name='x'`, `name=x`, `name = "x"`).
-fn parse_name(attrs: &str) -> Option<String> {
+fn parse_name(attrs: &str) -> Option<&str> {
+    // The chat template's own spelling, ` name="x"`, without the general machinery.
+    if let Some(rest) = attrs.strip_prefix(" name=\"") {
+        if let Some(end) = memchr(b'"', rest.as_bytes()) {
+            let name = &rest[..end];
+            let tail_blank = rest.as_bytes()[end + 1..]
+                .iter()
+                .all(u8::is_ascii_whitespace);
+            let (first, last) = (name.bytes().next(), name.bytes().last());
+            let padded = |b: Option<u8>| b.is_none_or(|b| b.is_ascii_whitespace() || b >= 0x80);
+            if tail_blank && !padded(first) && !padded(last) {
+                return Some(name);
+            }
+        }
+    }
     let mut s = attrs.trim();
     while !s.is_empty() {
         let key_end = s
@@ -842,7 +896,7 @@ fn parse_name(attrs: &str) -> Option<String> {
         if key == "name" {
             let name = value?.trim();
             let name = name.strip_suffix('/').unwrap_or(name).trim_end();
-            return (!name.is_empty()).then(|| name.to_string());
+            return (!name.is_empty()).then_some(name);
         }
         if key_end == 0 && value.is_none() {
             // A lone `/` or other punctuation: skip one character.
@@ -875,7 +929,7 @@ mod tests {
             (" / ", None),
         ];
         for (attrs, want) in cases {
-            assert_eq!(parse_name(attrs).as_deref(), want, "{attrs:?}");
+            assert_eq!(parse_name(attrs), want, "{attrs:?}");
         }
     }
 }

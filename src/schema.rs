@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -108,6 +110,29 @@ impl fmt::Debug for Types {
     }
 }
 
+/// FNV-1a: names are short and come from the request, so a simple fast hash beats SipHash.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvMap<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+
 /// Guards against `$ref` cycles and absurdly deep schemas.
 const MAX_DEPTH: usize = 32;
 
@@ -180,7 +205,7 @@ fn resolve_ref<'a>(r: &str, root: &'a Value) -> Option<&'a Value> {
 pub struct Tool {
     /// The function name.
     pub name: String,
-    params: HashMap<String, Types>,
+    params: FnvMap<Types>,
 }
 
 impl Tool {
@@ -204,7 +229,7 @@ impl Tool {
                     .to_string(),
             )
         })?;
-        let mut params = HashMap::new();
+        let mut params = FnvMap::default();
         if let Some(root) = func.get("parameters") {
             if let Some(Value::Object(props)) = root.get("properties") {
                 for (k, s) in props {
@@ -238,14 +263,14 @@ fn kind_name(v: &Value) -> &'static str {
 /// The tools of one request, looked up by name.
 #[derive(Debug, Clone, Default)]
 pub struct ToolSet {
-    tools: HashMap<String, Tool>,
+    tools: FnvMap<Arc<Tool>>,
 }
 
 impl ToolSet {
     /// Builds the set from tool definitions (see [`Tool::from_json`]). A later tool with the
     /// same name replaces an earlier one.
     pub fn from_json(defs: &[Value]) -> Result<ToolSet, crate::Error> {
-        let mut tools = HashMap::new();
+        let mut tools = FnvMap::default();
         for (i, d) in defs.iter().enumerate() {
             let tool = Tool::from_json(d).map_err(|e| match e {
                 crate::Error::InvalidTool(msg) => {
@@ -253,9 +278,14 @@ impl ToolSet {
                 }
                 other => other,
             })?;
-            tools.insert(tool.name.clone(), tool);
+            tools.insert(tool.name.clone(), Arc::new(tool));
         }
         Ok(ToolSet { tools })
+    }
+
+    /// The tool called `name`, if the request declared it.
+    pub fn get(&self, name: &str) -> Option<&Arc<Tool>> {
+        self.tools.get(name)
     }
 
     /// The admitted types of `param` of `tool`; [`Types::ANY`] for an unknown tool or parameter.
@@ -278,9 +308,8 @@ pub fn push_converted(out: &mut String, raw: &str, types: Types) {
     }
     let t = crate::ws::trim(raw);
     if types.is_any() {
-        match json::parse(t) {
-            Some(v) => json::push_value(out, &v),
-            None => json::push_string(out, raw),
+        if json::reformat(t, out).is_none() {
+            json::push_string(out, raw);
         }
         return;
     }
@@ -310,17 +339,10 @@ pub fn push_converted(out: &mut String, raw: &str, types: Types) {
     if types.contains(Types::NUMBER) && json::is_number(t) {
         return out.push_str(t);
     }
-    if types.contains(Types::OBJECT) || types.contains(Types::ARRAY) {
-        if let Some(v) = json::parse(t) {
-            let fits = match v {
-                Value::Object(_) => types.contains(Types::OBJECT),
-                Value::Array(_) => types.contains(Types::ARRAY),
-                _ => false,
-            };
-            if fits {
-                return json::push_value(out, &v);
-            }
-        }
+    let object = types.contains(Types::OBJECT) && t.starts_with('{');
+    let array = types.contains(Types::ARRAY) && t.starts_with('[');
+    if (object || array) && json::reformat(t, out).is_some() {
+        return;
     }
     json::push_string(out, raw)
 }

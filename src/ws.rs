@@ -9,7 +9,16 @@ pub fn is_ws(c: char) -> bool {
 
 /// `s` without leading whitespace.
 pub fn trim_start(s: &str) -> &str {
-    s.trim_start_matches(is_ws)
+    // ASCII fast path: most text starts with a non-space ASCII byte or a newline.
+    let ascii = s
+        .bytes()
+        .take_while(|&b| b < 0x80 && is_ws(char::from(b)))
+        .count();
+    let rest = &s[ascii..];
+    match rest.as_bytes().first() {
+        Some(&b) if b >= 0x80 => rest.trim_start_matches(is_ws),
+        _ => rest,
+    }
 }
 
 /// `s` without trailing whitespace.
