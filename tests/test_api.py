@@ -6,8 +6,9 @@ import json
 import re
 from typing import Any
 
-import minimax_parser as mp
 import pytest
+
+import minimax_parser as mp
 from minimax_parser import _core
 
 TOOLS: list[dict[str, Any]] = [
@@ -209,3 +210,11 @@ def test_message_constructor() -> None:
     assert msg.tool_calls == [call]
     assert msg.to_openai()["tool_calls"][0]["function"] == {"name": "f", "arguments": "{}"}
     assert mp.Message() == mp.Message(None, None, [])
+
+
+def test_package_docstring_examples() -> None:
+    import doctest
+
+    result = doctest.testmod(mp, raise_on_error=False)
+    assert result.attempted > 0
+    assert result.failed == 0

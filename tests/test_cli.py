@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import minimax_parser as mp
 import pytest
+
+import minimax_parser as mp
 from minimax_parser.cli import tokenize
 
 from conftest import FIXTURES, as_expected, load_fixtures

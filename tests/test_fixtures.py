@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import minimax_parser as mp
 import pytest
+
+import minimax_parser as mp
 
 from conftest import Fixture, as_expected, ids, load_fixtures, stream
 

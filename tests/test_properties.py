@@ -7,9 +7,10 @@ import itertools
 import json
 from typing import Any
 
-import minimax_parser as mp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import minimax_parser as mp
 
 from conftest import as_expected, ids, stream
 
