@@ -22,6 +22,16 @@ TOOLS: list[dict[str, Any]] = [
     {
         "type": "function",
         "function": {
+            "name": "search",
+            "parameters": {
+                "type": "object",
+                "properties": {"query": {"type": "string"}, "filters": {"type": "object"}},
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
             "name": "get_weather",
             "parameters": {
                 "type": "object",
@@ -65,13 +75,18 @@ def reasoning_prose(size: int) -> str:
 
 
 def tool_heavy(size: int) -> str:
-    out, i, n = ["Plan.</think>\n\n"], 0, 0
+    """Dense tool calls with typed parameters (the same text as ``tool_heavy`` in core.rs)."""
+    out, i, n = ["Plan.</think>\n\n"], 0, len("Plan.</think>\n\n")
     while n < size:
         block = (
             '<minimax:tool_call>\n<invoke name="get_weather">\n'
             f'<parameter name="location">City {i}</parameter>\n'
             f'<parameter name="days">{i % 14}</parameter>\n'
-            '<parameter name="unit">celsius</parameter>\n</invoke>\n</minimax:tool_call>\nok\n'
+            '<parameter name="unit">celsius</parameter>\n</invoke>\n'
+            '<invoke name="search">\n'
+            f'<parameter name="query">weather in city {i}</parameter>\n'
+            f'<parameter name="filters">{{"lang": "en", "n": {i}}}</parameter>\n'
+            "</invoke>\n</minimax:tool_call>\nok\n"
         )
         out.append(block)
         n += len(block)
