@@ -397,56 +397,69 @@ impl StreamParser {
 
     /// Matches the tags of the current state against `rest`, which starts with `<`.
     fn match_tag<'a>(&mut self, rest: &'a str) -> Match<'a> {
-        let mut partial = false;
-        let second = rest.as_bytes().get(1).copied();
-        for &tag in self.tags() {
-            let lit = tag.text();
-            // Cheap filter before comparing whole literals: `<x` versus `</x`.
-            if second.is_some_and(|b| b != lit.as_bytes()[1]) {
-                continue;
-            }
-            let same = common_prefix(rest.as_bytes(), lit.as_bytes());
-            if rest.len() < lit.len() || (tag.has_attributes() && rest.len() == lit.len()) {
-                partial |= same == rest.len().min(lit.len());
-                continue;
-            }
-            if same < lit.len() {
-                continue;
-            }
-            if !tag.has_attributes() {
-                return Match::Tag {
-                    tag,
-                    len: lit.len(),
-                    name: None,
-                };
-            }
-            let after = rest.as_bytes()[lit.len()];
-            if !(after.is_ascii_whitespace() || after == b'>' || after == b'/') {
-                continue;
-            }
-            let from = self.scanned.max(lit.len());
-            let limit = rest.len().min(MAX_TAG_LEN);
-            match memchr2(b'>', b'<', &rest.as_bytes()[from..limit]) {
-                Some(j) if rest.as_bytes()[from + j] == b'>' => {
-                    let end = from + j;
-                    return Match::Tag {
-                        tag,
-                        len: end + 1,
-                        name: parse_name(&rest[lit.len()..end]),
-                    };
-                }
-                Some(_) => {}
-                None if rest.len() < MAX_TAG_LEN => {
-                    self.scanned = limit;
-                    partial = true;
-                }
-                None => {}
-            }
+        let b = rest.as_bytes();
+        // Every tag is told apart by its first letter after `<` or `</`, so at most one literal
+        // needs comparing.
+        let tag = match (b.get(1), b.get(2)) {
+            (None, _) | (Some(b'/'), None) => return Match::Partial,
+            (Some(b'/'), Some(c)) => match c {
+                b't' => Tag::ThinkClose,
+                b'm' => Tag::BlockClose,
+                b'i' => Tag::InvokeClose,
+                b'p' => Tag::ParamClose,
+                _ => return Match::No,
+            },
+            (Some(c), _) => match c {
+                b't' => Tag::ThinkOpen,
+                b'm' => Tag::BlockOpen,
+                b'i' => Tag::InvokeOpen,
+                b'p' => Tag::ParamOpen,
+                _ => return Match::No,
+            },
+        };
+        if !self.tags().contains(&tag) {
+            return Match::No;
         }
-        if partial {
-            Match::Partial
-        } else {
-            Match::No
+        let lit = tag.text();
+        if b.len() < lit.len() || (tag.has_attributes() && b.len() == lit.len()) {
+            let same = common_prefix(b, lit.as_bytes());
+            return if same == b.len().min(lit.len()) {
+                Match::Partial
+            } else {
+                Match::No
+            };
+        }
+        if b[..lit.len()] != *lit.as_bytes() {
+            return Match::No;
+        }
+        if !tag.has_attributes() {
+            return Match::Tag {
+                tag,
+                len: lit.len(),
+                name: None,
+            };
+        }
+        let after = b[lit.len()];
+        if !(after.is_ascii_whitespace() || after == b'>' || after == b'/') {
+            return Match::No;
+        }
+        let from = self.scanned.max(lit.len());
+        let limit = b.len().min(MAX_TAG_LEN);
+        match memchr2(b'>', b'<', &b[from..limit]) {
+            Some(j) if b[from + j] == b'>' => {
+                let end = from + j;
+                Match::Tag {
+                    tag,
+                    len: end + 1,
+                    name: parse_name(&rest[lit.len()..end]),
+                }
+            }
+            Some(_) => Match::No,
+            None if b.len() < MAX_TAG_LEN => {
+                self.scanned = limit;
+                Match::Partial
+            }
+            None => Match::No,
         }
     }
 
@@ -813,7 +826,13 @@ fn match_follower(rest: &str, followers: &[Tag]) -> Follower {
     for &tag in followers {
         let lit = tag.text();
         let need = lit.len() + usize::from(tag.has_attributes());
-        if common_prefix(rest.as_bytes(), lit.as_bytes()) < rest.len().min(lit.len()) {
+        let b = rest.as_bytes();
+        let matches = if b.len() >= lit.len() {
+            b[..lit.len()] == *lit.as_bytes()
+        } else {
+            common_prefix(b, lit.as_bytes()) == b.len()
+        };
+        if !matches {
             continue;
         }
         if rest.len() < need {
@@ -833,10 +852,13 @@ fn match_follower(rest: &str, followers: &[Tag]) -> Follower {
 /// where a plain look beats setting up a vector search.
 #[inline]
 fn find_lt(b: &[u8]) -> Option<usize> {
-    for (i, &c) in b.iter().take(8).enumerate() {
-        if c == b'<' {
+    let head = b.len().min(8);
+    let mut i = 0;
+    while i < head {
+        if b[i] == b'<' {
             return Some(i);
         }
+        i += 1;
     }
     if b.len() <= 8 {
         return None;
@@ -848,7 +870,12 @@ fn find_lt(b: &[u8]) -> Option<usize> {
 /// call to `memcmp`.
 #[inline]
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// The `name` attribute of a tag's attribute text (`name="x"`, `name='x'`, `name=x`, `name = "x"`).
