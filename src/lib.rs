@@ -16,6 +16,8 @@
 //! assert_eq!(msg.tool_calls[0].arguments, r#"{"city": "Paris"}"#);
 //! ```
 
+#![warn(missing_docs)]
+
 mod event;
 mod ids;
 pub mod json;

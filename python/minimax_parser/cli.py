@@ -120,6 +120,32 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_proxy(args: argparse.Namespace) -> int:
+    import logging
+
+    from . import proxy
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        proxy.run(args.upstream, args.host, args.port, args.timeout, **_options(args))
+    except ImportError as e:
+        print(f"minimax-parser: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _add_parser_options(p: argparse.ArgumentParser) -> None:
+    """The parser options of SPEC §5, as flags."""
+    p.add_argument("--reasoning", choices=["separate", "inline"], default="separate")
+    p.add_argument(
+        "--no-start-in-reasoning",
+        dest="start_in_reasoning",
+        action="store_false",
+        help="the response does not start inside <think>",
+    )
+    p.add_argument("--tool-calls-in-reasoning", choices=["extract", "ignore"], default="extract")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``minimax-parser`` command."""
     ap = argparse.ArgumentParser(
@@ -138,18 +164,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --stream: feed N characters at a time (default: token-sized pieces)",
     )
-    p.add_argument("--reasoning", choices=["separate", "inline"], default="separate")
-    p.add_argument(
-        "--no-start-in-reasoning",
-        dest="start_in_reasoning",
-        action="store_false",
-        help="the response does not start inside <think>",
-    )
-    p.add_argument("--tool-calls-in-reasoning", choices=["extract", "ignore"], default="extract")
+    _add_parser_options(p)
     p.set_defaults(func=_cmd_parse)
     d = sub.add_parser("demo", help="replay a bundled example token by token")
     d.add_argument("--delay", type=float, default=0.0, help="seconds to wait between tokens")
     d.set_defaults(func=_cmd_demo)
+    x = sub.add_parser(
+        "proxy", help="serve an OpenAI-compatible API that parses an upstream server's responses"
+    )
+    x.add_argument(
+        "--upstream",
+        required=True,
+        help="the upstream base URL, including /v1 (e.g. http://127.0.0.1:11434/v1)",
+    )
+    x.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    x.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    x.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="total time allowed per upstream request (default 600)",
+    )
+    _add_parser_options(x)
+    x.set_defaults(func=_cmd_proxy)
     return ap
 
 
