@@ -25,16 +25,38 @@ step "ruff, mypy, stubtest"
 ruff check python tests benches
 ruff format --check python tests benches --exclude tests/fixtures/make_fixtures.py
 python3 -m mypy
+python3 -m mypy tests/vllm/*.py
 python3 -m mypy.stubtest minimax_parser._core
 
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
+run_pytest() {
+    set +e
+    "$@"
+    local status=$?
+    set -e
+    if [ "$status" -eq 5 ]; then
+        echo "pytest collected no tests: that is a broken suite, not a pass" >&2
+        exit 1
+    fi
+    if [ "$status" -ne 0 ]; then
+        exit "$status"
+    fi
+}
+
 step "pytest"
-# Run from outside the source tree so the installed package (with its extension) is imported.
-set +e
-python3 -m pytest tests benches --benchmark-disable -p no:cacheprovider
-status=$?
-set -e
-if [ "$status" -eq 5 ]; then
-    echo "pytest collected no tests: that is a broken suite, not a pass" >&2
-    exit 1
+# tests/vllm runs below, under vLLM's own environments (pyproject's norecursedirs skips it here).
+run_pytest python3 -m pytest tests benches --benchmark-disable -p no:cacheprovider
+
+if [ "${MINIMAX_PARSER_SKIP_VLLM:-}" = "1" ]; then
+    step "vLLM plugin tests: SKIPPED because MINIMAX_PARSER_SKIP_VLLM=1"
+else
+    step "vLLM plugin tests, against pinned vLLM releases (cached virtualenvs)"
+    rm -rf target/wheels
+    maturin build --release --quiet -o target/wheels
+    for version in 0.32.0 0.11.2; do
+        py=$(bash scripts/vllm_env.sh "$version")
+        "$py" -m pip install --quiet --no-deps --force-reinstall target/wheels/minimax_parser-*.whl
+        step "tests/vllm with vLLM $version"
+        run_pytest "$py" -m pytest tests/vllm -p no:cacheprovider -q
+    done
 fi
-exit "$status"

@@ -9,7 +9,7 @@ use minimax_parser::parse_with_ids;
 #[test]
 fn there_are_enough_fixtures() {
     let n = fixtures().len();
-    assert!(n >= 60, "only {n} fixtures");
+    assert!(n >= 200, "only {n} fixtures");
 }
 
 #[test]

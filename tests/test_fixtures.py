@@ -12,7 +12,7 @@ FIXTURES = load_fixtures()
 
 
 def test_fixture_count() -> None:
-    assert len(FIXTURES) >= 60
+    assert len(FIXTURES) >= 200
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=[f.name for f in FIXTURES])

@@ -134,6 +134,12 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_conformance(args: argparse.Namespace) -> int:
+    from . import conformance
+
+    return conformance.main(args.rest)
+
+
 def _add_parser_options(p: argparse.ArgumentParser) -> None:
     """The parser options of SPEC §5, as flags."""
     p.add_argument("--reasoning", choices=["separate", "inline"], default="separate")
@@ -188,11 +194,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_parser_options(x)
     x.set_defaults(func=_cmd_proxy)
+    c = sub.add_parser(
+        "conformance",
+        help="run the golden fixtures through every installed MiniMax-M2 parser",
+        add_help=False,
+    )
+    c.add_argument("rest", nargs=argparse.REMAINDER)
+    c.set_defaults(func=_cmd_conformance)
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["conformance"]:
+        # Its options belong to minimax_parser.conformance (argparse's REMAINDER would refuse
+        # a leading "--option").
+        from . import conformance
+
+        return conformance.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         status: int = args.func(args)

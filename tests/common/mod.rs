@@ -34,11 +34,20 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every fixture under `tests/fixtures`.
+/// Every fixture: the `*.json` files under `tests/fixtures/<group>/`. Files directly in
+/// `tests/fixtures` (notes and data about the fixtures) are not fixtures.
 pub fn fixtures() -> Vec<Fixture> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut groups: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("fixtures dir")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    groups.sort();
     let mut paths = Vec::new();
-    collect(&root, &mut paths);
+    for g in &groups {
+        collect(g, &mut paths);
+    }
     paths
         .into_iter()
         .map(|path| {

@@ -1,0 +1,130 @@
+//! Shared by the fuzz targets: options from a flag byte, cut points, and the streaming checks.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use minimax_parser::{
+    parse_with_ids, Event, IdGenerator, Message, MessageBuilder, Options, ReasoningMode,
+    StreamParser, ToolCallsInReasoning, ToolSet,
+};
+use serde_json::Value;
+
+/// Deterministic ids, so streamed and one-shot messages compare equal.
+pub fn ids() -> IdGenerator {
+    IdGenerator::from_fn(|i| format!("call_{i}"))
+}
+
+/// Bit 0: inline reasoning; bit 1: start in content; bit 2: ignore tool calls in reasoning.
+pub fn options(tools: Arc<ToolSet>, flags: u8) -> Options {
+    Options {
+        tools,
+        reasoning: if flags & 1 != 0 {
+            ReasoningMode::Inline
+        } else {
+            ReasoningMode::Separate
+        },
+        start_in_reasoning: flags & 2 == 0,
+        tool_calls_in_reasoning: if flags & 4 != 0 {
+            ToolCallsInReasoning::Ignore
+        } else {
+            ToolCallsInReasoning::Extract
+        },
+    }
+}
+
+/// Splits `data` at the first 0xFF (a byte UTF-8 never uses): (before, after).
+pub fn split_ff(data: &[u8]) -> (&[u8], &[u8]) {
+    match data.iter().position(|&b| b == 0xFF) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    }
+}
+
+fn is_json_prefix(s: &str) -> bool {
+    match serde_json::from_str::<Value>(s) {
+        Ok(_) => true,
+        Err(e) => e.is_eof(),
+    }
+}
+
+/// Feeds `pieces`, checks the streaming contract and returns the merged message. The check that
+/// every delta leaves a JSON prefix re-parses the arguments so far (quadratic in their length),
+/// so it runs only when `prefixes`.
+pub fn run(opts: &Options, pieces: &[&str], prefixes: bool) -> Message {
+    let mut p = StreamParser::with_ids(opts.clone(), ids());
+    let mut events = Vec::new();
+    for piece in pieces {
+        events.extend(p.feed(piece).expect("feed"));
+    }
+    events.extend(p.finish().expect("finish"));
+    let mut args: HashMap<usize, String> = HashMap::new();
+    for e in &events {
+        match e {
+            Event::ToolCallStart { index, .. } => {
+                assert!(args.insert(*index, String::new()).is_none(), "index reused");
+            }
+            Event::ToolCallDelta { index, arguments } => {
+                let a = args.get_mut(index).expect("delta before start");
+                a.push_str(arguments);
+                assert!(
+                    !prefixes || is_json_prefix(a),
+                    "arguments not a JSON prefix: {a:?}"
+                );
+            }
+            Event::ToolCallEnd {
+                index, arguments, ..
+            } => {
+                let a = args.remove(index).expect("end before start");
+                assert_eq!(&a, arguments, "deltas do not add up to the arguments");
+                let v: Value = serde_json::from_str(arguments)
+                    .unwrap_or_else(|e| panic!("arguments not JSON ({e}): {arguments:?}"));
+                assert!(v.is_object(), "arguments not an object: {arguments:?}");
+            }
+            Event::Reasoning(t) | Event::Content(t) => assert!(!t.is_empty(), "empty text event"),
+        }
+    }
+    assert!(args.is_empty(), "a call never ended: {args:?}");
+    let mut b = MessageBuilder::new();
+    b.extend(events);
+    b.build()
+}
+
+/// Cuts `text` into pieces on char boundaries: each byte of `schedule` is the next piece's
+/// length in chars (0 counts as 1; the last piece takes the rest). With no schedule, pieces of
+/// 1..=7 chars.
+pub fn cut<'a>(text: &'a str, schedule: &[u8]) -> Vec<&'a str> {
+    let bounds: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
+    let mut pieces = Vec::new();
+    let (mut at, mut k) = (0usize, 0usize);
+    while at + 1 < bounds.len() {
+        let step = match schedule.get(k) {
+            Some(&b) => (b as usize).max(1),
+            None if !schedule.is_empty() => bounds.len(),
+            None => 1 + (k * 7 + text.len()) % 7,
+        };
+        let next = (at + step).min(bounds.len() - 1);
+        pieces.push(&text[bounds[at]..bounds[next]]);
+        at = next;
+        k += 1;
+    }
+    pieces
+}
+
+/// The whole check for one text: streamed at `schedule`, one char at a time and in one piece,
+/// each equal to the one-shot message.
+pub fn check(text: &str, opts: &Options, schedule: &[u8]) {
+    let whole = parse_with_ids(text, opts.clone(), ids());
+    let pieces = cut(text, schedule);
+    assert_eq!(run(opts, &pieces, true), whole, "streamed at {pieces:?}");
+    let chars: Vec<&str> = text
+        .char_indices()
+        .map(|(i, c)| &text[i..i + c.len_utf8()])
+        .collect();
+    assert_eq!(run(opts, &chars, false), whole, "one char at a time");
+    assert_eq!(run(opts, &[text], true), whole, "one piece");
+}

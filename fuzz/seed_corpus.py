@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Write the seed corpus of every fuzz target from the golden fixtures.
+
+Run from anywhere:  python3 fuzz/seed_corpus.py
+
+For each fixture (tests/fixtures/<group>/*.json) it writes two seeds per target
+into fuzz/corpus/<target>/:
+  stream_vs_oneshot/<group>__<name>       the raw input (the target cuts it in 1..7-char pieces)
+  stream_vs_oneshot/<group>__<name>.ctl   input + 0xFF + the options as a flag byte + a cut schedule
+  schema_and_text/<group>__<name>[.ctl]   the fixture's tools as JSON + 0xFF + the above
+plus a few schema_and_text seeds with odd schemas ($ref cycles, nested unions, const).
+The input layouts are described at the top of each fuzz_targets/<target>.rs.
+"""
+
+import json
+import pathlib
+
+HERE = pathlib.Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "tests" / "fixtures"
+ODD_SCHEMAS = [
+    {"a": {"$ref": "#/$defs/A"}, "b": {"anyOf": [{"$ref": "#/$defs/B"}, {"type": "null"}]}},
+    {"a": {"anyOf": [{"oneOf": [{"type": "integer"}, {"allOf": [{"type": "boolean"}]}]}]}},
+    {"a": {"const": None}, "b": {"enum": [1.5, "x", True, None, [1], {"k": 1}]}, "c": {"type": []}},
+    {
+        "a": {"type": "integer", "nullable": True, "items": {}, "properties": {}},
+        "b": {"$ref": "#/nowhere"},
+    },
+]
+ODD_TEXT = (
+    'plan</think><minimax:tool_call>\n<invoke name="odd">\n<parameter name="a"> 5.0 </parameter>\n'
+    '<parameter name="b">null</parameter>\n<parameter name="c">[1, {}]</parameter>\n</invoke>\n'
+    "</minimax:tool_call>"
+)
+
+
+def flags(options):
+    f = 0
+    if options.get("reasoning") == "inline":
+        f |= 1
+    if options.get("start_in_reasoning") is False:
+        f |= 2
+    if options.get("tool_calls_in_reasoning") == "ignore":
+        f |= 4
+    return f
+
+
+def write(target, name, data):
+    out = HERE / "corpus" / target
+    out.mkdir(parents=True, exist_ok=True)
+    (out / name).write_bytes(data)
+
+
+def main():
+    fixtures = sorted(FIXTURES.glob("*/*.json"))  # tests/fixtures/<group>/<name>.json
+    count = {}
+    for path in fixtures:
+        fx = json.loads(path.read_text("utf-8"))
+        name = fx["name"].replace("/", "__")
+        text = fx["input"].encode("utf-8")
+        schedule = bytes([flags(fx.get("options", {}))] + [1 + (i * 5) % 13 for i in range(64)])
+        tools = json.dumps(fx.get("tools", []), ensure_ascii=False).encode("utf-8")
+        for target, prefix in (("stream_vs_oneshot", b""), ("schema_and_text", tools + b"\xff")):
+            write(target, name, prefix + text)
+            write(target, name + ".ctl", prefix + text + b"\xff" + schedule)
+            count[target] = count.get(target, 0) + 2
+    for i, props in enumerate(ODD_SCHEMAS):
+        params = {
+            "type": "object",
+            "properties": props,
+            "$defs": {
+                "A": {"$ref": "#/$defs/A"},
+                "B": {"anyOf": [{"$ref": "#/$defs/B"}, {"type": "integer"}]},
+            },
+        }
+        tools = json.dumps([{"name": "odd", "parameters": params}]).encode("utf-8")
+        write("schema_and_text", f"odd_schema_{i}", tools + b"\xff" + ODD_TEXT.encode("utf-8"))
+        count["schema_and_text"] += 1
+    for target, n in count.items():
+        print(f"{target}: {n} seeds in {HERE / 'corpus' / target}")
+
+
+if __name__ == "__main__":
+    main()

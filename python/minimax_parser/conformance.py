@@ -1,0 +1,411 @@
+"""The conformance table: the golden fixtures through every MiniMax-M2 parser installed here.
+
+``minimax-parser conformance`` runs each fixture (``tests/fixtures/**/*.json``: raw output, tools,
+options, expected message) through:
+
+* ``minimax-parser``: this package, one-shot and streamed one character at a time;
+* ``vllm``: vLLM's built-in ``minimax_m2`` tool and reasoning parsers, through its own
+  ``ParserManager`` (``parse`` and ``parse_delta`` token by token with a small real tokenizer that
+  has the MiniMax markers at their real ids), when vLLM can be imported;
+* ``sglang``: SGLang's ``MinimaxM2Detector`` after its ``minimax`` reasoning parser, one-shot and
+  streamed, when SGLang can be imported;
+
+and prints, per engine, how many fixtures it passes and which SPEC rules it breaks. A fixture
+passes when both the one-shot and the streamed result equal its expected message: reasoning and
+content compared as text (trimmed, empty as ``None``), tool calls by name and by the JSON value of
+their arguments. Fixtures whose options an engine has no switch for are counted as not applicable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import (
+    ContentDelta,
+    ReasoningDelta,
+    StreamParser,
+    ToolCallEnd,
+    ToolCallStart,
+    __version__,
+    parse,
+)
+
+__all__ = ["ENGINES", "Fixture", "Result", "load_fixtures", "main", "run_engine"]
+
+
+@dataclass
+class Fixture:
+    """One golden fixture."""
+
+    name: str
+    rule: str
+    input: str
+    tools: list[dict[str, Any]] | None
+    options: dict[str, Any]
+    expected: dict[str, Any]
+    engines: dict[str, str] = field(default_factory=dict)
+
+
+def default_fixtures_dir() -> Path:
+    """``tests/fixtures`` of the checkout this module runs from, or of the current directory."""
+    here = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
+    return here if here.is_dir() else Path("tests/fixtures")
+
+
+def load_fixtures(root: Path | None = None) -> list[Fixture]:
+    """Every fixture under ``root`` (default: :func:`default_fixtures_dir`)."""
+    root = root or default_fixtures_dir()
+    paths = sorted(root.rglob("*.json"))
+    if not paths:
+        raise FileNotFoundError(f"no fixtures under {root}; pass --fixtures DIR")
+    out = []
+    for path in paths:
+        data = json.loads(path.read_text("utf-8"))
+        out.append(
+            Fixture(
+                name=str(path.relative_to(root).with_suffix("")),
+                rule=data.get("rule", ""),
+                input=data["input"],
+                tools=data.get("tools"),
+                options=data.get("options", {}),
+                expected=data["expected"],
+                engines=data.get("engines", {}),
+            )
+        )
+    return out
+
+
+def normalise(reasoning: str | None, content: str | None, calls: Sequence[Any]) -> dict[str, Any]:
+    """A message in the comparable form (see the module docstring)."""
+
+    def text(t: str | None) -> str | None:
+        t = (t or "").strip()
+        return t or None
+
+    def args(a: Any) -> Any:
+        if isinstance(a, str):
+            try:
+                return json.loads(a)
+            except ValueError:
+                return {"<invalid JSON>": a}
+        return a
+
+    return {
+        "reasoning": text(reasoning),
+        "content": text(content),
+        "tool_calls": [[name, args(arguments)] for name, arguments in calls],
+    }
+
+
+def expected_of(f: Fixture) -> dict[str, Any]:
+    e = f.expected
+    calls = [(c["name"], c["arguments"]) for c in e["tool_calls"]]
+    return normalise(e["reasoning"], e["content"], calls)
+
+
+@dataclass
+class Result:
+    """One fixture through one engine."""
+
+    fixture: Fixture
+    applicable: bool
+    one_shot: dict[str, Any] | None = None
+    streamed: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        want = expected_of(self.fixture)
+        return self.error is None and self.one_shot == want and self.streamed == want
+
+
+# -- engines ------------------------------------------------------------------------------------
+
+
+def _ours(f: Fixture) -> Result:
+    msg = parse(f.input, tools=f.tools, **f.options)
+    one = normalise(msg.reasoning, msg.content, [(c.name, c.arguments) for c in msg.tool_calls])
+    p = StreamParser(tools=f.tools, **f.options)
+    events = [e for ch in f.input for e in p.feed(ch)] + p.finish()
+    reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    content = "".join(e.text for e in events if isinstance(e, ContentDelta))
+    ends = [(e.index, e.arguments) for e in events if isinstance(e, ToolCallEnd)]
+    names = {e.index: e.name for e in events if isinstance(e, ToolCallStart)}
+    streamed = normalise(reasoning, content, [(names[i], a) for i, a in ends])
+    return Result(f, True, one, streamed)
+
+
+# Markers at their ids in the real MiniMax-M2 vocabulary, and the chat template's turn tokens.
+_SPECIAL = {
+    "]~!b[": 200034,
+    "]~b]": 200019,
+    "[e~[": 200020,
+    "<think>": 200050,
+    "</think>": 200051,
+    "<minimax:tool_call>": 200052,
+    "</minimax:tool_call>": 200053,
+}
+_PROMPT = {
+    True: "]~!b[]~b]user\nHi[e~[\n]~b]ai\n<think>\n",
+    False: "]~!b[]~b]user\nHi[e~[\n]~b]ai\n<think>\n</think>\n\n",
+}
+
+
+def build_tokenizer(texts: Sequence[str]) -> Any:
+    """A small byte-level BPE tokenizer trained on ``texts`` with the MiniMax markers as special
+    tokens at their real ids (200050-200053), as a transformers fast tokenizer."""
+    hf: Any = importlib.import_module("tokenizers")
+    fast: Any = importlib.import_module("transformers").PreTrainedTokenizerFast
+    tok = hf.Tokenizer(hf.models.BPE())
+    tok.pre_tokenizer = hf.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = hf.decoders.ByteLevel()
+    trainer = hf.trainers.BpeTrainer(
+        vocab_size=1500,
+        initial_alphabet=hf.pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(list(texts), trainer)
+    data = json.loads(tok.to_str())
+    vocab: dict[str, int] = data["model"]["vocab"]
+    used = set(vocab.values()) | set(_SPECIAL.values())
+    for i in range(len(vocab), max(_SPECIAL.values()) + 1):
+        if i not in used:
+            vocab[f"<|filler_{i}|>"] = i
+    vocab.update(_SPECIAL)
+    data["added_tokens"] = [
+        {
+            "id": i,
+            "content": c,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": True,
+        }
+        for c, i in _SPECIAL.items()
+    ]
+    return fast(tokenizer_object=hf.Tokenizer.from_str(json.dumps(data)))
+
+
+def token_deltas(tokenizer: Any, text: str) -> Iterator[tuple[str, list[int]]]:
+    """One token per delta, holding back an incomplete UTF-8 character as vLLM does."""
+    held: list[int] = []
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    for i, token in enumerate(ids):
+        held.append(token)
+        piece = tokenizer.decode(held, skip_special_tokens=False)
+        if piece.endswith("\ufffd") and i + 1 < len(ids):
+            continue
+        yield piece, held
+        held = []
+
+
+class _Vllm:
+    """vLLM's built-in ``minimax_m2`` parsers through ``ParserManager``."""
+
+    def __init__(self, fixtures: Sequence[Fixture]) -> None:
+        self.vllm: Any = importlib.import_module("vllm")
+        self.manager: Any = importlib.import_module("vllm.parser").ParserManager
+        self.protocol: Any = importlib.import_module(
+            "vllm.entrypoints.openai.chat_completion.protocol"
+        )
+        # Served models get vLLM's cached tokenizer (the vocabulary is read once); so do we.
+        cached: Any = importlib.import_module("vllm.tokenizers.hf").get_cached_tokenizer
+        self.tokenizer = cached(build_tokenizer([f.input for f in fixtures]))
+        self.version = f"vllm {self.vllm.__version__}"
+
+    def _parser(self, f: Fixture) -> tuple[Any, Any]:
+        reasoning = (
+            "minimax_m2_append_think" if f.options.get("reasoning") == "inline" else "minimax_m2"
+        )
+        cls = self.manager.get_parser(
+            tool_parser_name="minimax_m2",
+            reasoning_parser_name=reasoning,
+            enable_auto_tools=True,
+            model_name="MiniMaxAI/MiniMax-M2.1",
+            tokenizer=self.tokenizer,
+        )
+        tools = [
+            t if "function" in t else {"type": "function", "function": t} for t in f.tools or []
+        ]
+        # vLLM forces tool_choice="none" without tools; an unrelated tool keeps "auto".
+        tools = tools or [{"type": "function", "function": {"name": "zz_unrelated"}}]
+        request = self.protocol.ChatCompletionRequest(
+            model="m",
+            messages=[{"role": "user", "content": "Hi"}],
+            tools=tools,
+            tool_choice="auto",
+        )
+        parser = cls(self.tokenizer, request.tools, model_config=None)
+        return parser, parser.adjust_request(request)
+
+    def __call__(self, f: Fixture) -> Result:
+        if f.options.get("tool_calls_in_reasoning") == "ignore":
+            return Result(f, False)
+        start = f.options.get("start_in_reasoning", True)
+        parser, request = self._parser(f)
+        one = None
+        if start:  # vLLM 0.32's parse() never sees the prompt: it assumes reasoning first.
+            r, c, found = parser.parse(f.input, request, enable_auto_tools=True)
+            one = normalise(r, c, [(x.name, x.arguments) for x in found or []])
+        parser, request = self._parser(f)
+        prompt = self.tokenizer.encode(_PROMPT[start], add_special_tokens=False)
+        pieces = list(token_deltas(self.tokenizer, f.input)) or [("", [])]
+        reasoning = content = ""
+        calls: dict[int, list[str]] = {}
+        for i, (text, ids) in enumerate(pieces):
+            d = parser.parse_delta(
+                text, ids, request, prompt_token_ids=prompt, finished=i == len(pieces) - 1
+            )
+            if d is None:
+                continue
+            reasoning += d.reasoning or ""
+            content += d.content or ""
+            for tc in d.tool_calls or []:
+                call = calls.setdefault(tc.index, ["", ""])
+                if tc.function is not None:
+                    call[0] += tc.function.name or ""
+                    call[1] += tc.function.arguments or ""
+        streamed = normalise(reasoning, content, [tuple(calls[i]) for i in sorted(calls)])
+        return Result(f, True, one if start else streamed, streamed)
+
+
+class _Sglang:
+    """SGLang's ``MinimaxM2Detector`` after its ``minimax`` reasoning parser."""
+
+    def __init__(self, fixtures: Sequence[Fixture]) -> None:
+        sglang: Any = importlib.import_module("sglang")
+        self.detector: Any = importlib.import_module(
+            "sglang.srt.function_call.minimax_m2"
+        ).MinimaxM2Detector
+        self.reasoning: Any = importlib.import_module(
+            "sglang.srt.parser.reasoning_parser"
+        ).ReasoningParser
+        self.tool: Any = importlib.import_module("sglang.srt.entrypoints.openai.protocol").Tool
+        self.version = f"sglang {getattr(sglang, '__version__', '?')}"
+
+    def __call__(self, f: Fixture) -> Result:
+        if (
+            f.options.get("tool_calls_in_reasoning") == "ignore"
+            or f.options.get("start_in_reasoning", True) is False
+        ):
+            return Result(f, False)
+        kind = "minimax-append-think" if f.options.get("reasoning") == "inline" else "minimax"
+        tools = [
+            self.tool.model_validate(t if "function" in t else {"type": "function", "function": t})
+            for t in f.tools or []
+        ]
+        names = {t.function.name for t in tools}
+        # SGLang drops calls to tools the request did not declare; declare the called ones.
+        for name in re.findall(r"<invoke name=\"([^\"]+)\"", f.input):
+            if name not in names:
+                names.add(name)
+                schema = {"type": "object", "properties": {}}
+                function = {"name": name, "parameters": schema}
+                tools.append(self.tool.model_validate({"type": "function", "function": function}))
+        reasoning, rest = self.reasoning(kind, stream_reasoning=True).parse_non_stream(f.input)
+        res = self.detector().detect_and_parse(rest or "", tools)
+        one = normalise(reasoning, res.normal_text, [(c.name, c.parameters) for c in res.calls])
+        rp, det = self.reasoning(kind, stream_reasoning=True), self.detector()
+        r_acc = c_acc = ""
+        calls: dict[int, list[str]] = {}
+        for i in range(0, len(f.input), 4):
+            r, c = rp.parse_stream_chunk(f.input[i : i + 4])
+            r_acc += r or ""
+            if c:
+                out = det.parse_streaming_increment(c, tools)
+                c_acc += out.normal_text or ""
+                for item in out.calls:
+                    call = calls.setdefault(item.tool_index, ["", ""])
+                    call[0] += item.name or ""
+                    call[1] += item.parameters or ""
+        streamed = normalise(r_acc, c_acc, [tuple(calls[i]) for i in sorted(calls)])
+        return Result(f, True, one, streamed)
+
+
+ENGINES: dict[str, Callable[[Sequence[Fixture]], Callable[[Fixture], Result]]] = {
+    "minimax-parser": lambda fixtures: _ours,
+    "vllm": _Vllm,
+    "sglang": _Sglang,
+}
+
+
+def run_engine(name: str, fixtures: Sequence[Fixture]) -> tuple[str, list[Result]]:
+    """Runs every fixture through engine ``name``; returns its version label and the results.
+    Raises ``ImportError`` when the engine is not installed."""
+    runner = ENGINES[name](fixtures)
+    version = getattr(runner, "version", f"minimax-parser {__version__}")
+    results = []
+    for f in fixtures:
+        try:
+            results.append(runner(f))
+        except Exception as e:  # an engine that raises on a fixture fails that fixture
+            results.append(Result(f, True, error=f"{type(e).__name__}: {e}"))
+    return version, results
+
+
+def _section(rule: str) -> str:
+    m = re.search(r"SPEC §(\d+)", rule)
+    return f"§{m.group(1)}" if m else "behaviour"
+
+
+def report(runs: Sequence[tuple[str, str, list[Result]]]) -> str:
+    """The conformance table and the rules each engine breaks, as Markdown."""
+    lines = [
+        "| engine | version | fixtures passed | not applicable | SPEC sections broken |",
+        "|---|---|---:|---:|---|",
+    ]
+    details = []
+    for name, version, results in runs:
+        applicable = [r for r in results if r.applicable]
+        failed = [r for r in applicable if not r.passed]
+        sections = sorted({_section(r.fixture.rule) for r in failed})
+        lines.append(
+            f"| {name} | {version} | {len(applicable) - len(failed)} / {len(applicable)} "
+            f"| {len(results) - len(applicable)} | {', '.join(sections) or 'none'} |"
+        )
+        if failed:
+            details.append(f"\n### {name}: rules broken ({len(failed)} fixtures)\n")
+            rules: dict[str, list[str]] = {}
+            for r in failed:
+                rules.setdefault(r.fixture.rule or "(no rule)", []).append(r.fixture.name)
+            for rule, names in sorted(rules.items()):
+                shown = ", ".join(f"`{n}`" for n in names[:4])
+                more = f" and {len(names) - 4} more" if len(names) > 4 else ""
+                details.append(f"* {rule}: {shown}{more}")
+    return "\n".join(lines + details) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``minimax-parser conformance``."""
+    ap = argparse.ArgumentParser(prog="minimax-parser conformance", description=__doc__)
+    ap.add_argument("--fixtures", type=Path, default=None, help="fixtures folder")
+    ap.add_argument("--engine", action="append", choices=sorted(ENGINES), help="repeatable")
+    ap.add_argument("--markdown", type=Path, help="also write the report to this file")
+    args = ap.parse_args(argv)
+    fixtures = load_fixtures(args.fixtures)
+    runs = []
+    for name in args.engine or list(ENGINES):
+        try:
+            version, results = run_engine(name, fixtures)
+        except ImportError as e:
+            print(f"{name}: not installed here ({e}); skipped", file=sys.stderr)
+            continue
+        runs.append((name, version, results))
+    text = report(runs)
+    print(text, end="")
+    if args.markdown:
+        header = (
+            "# Conformance\n\nGenerated by `minimax-parser conformance --markdown "
+            f"{args.markdown}` over {len(fixtures)} fixtures.\n\n"
+        )
+        args.markdown.write_text(header + text, "utf-8")
+    return 0
