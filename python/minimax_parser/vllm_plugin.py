@@ -425,11 +425,16 @@ def _build_classes() -> dict[str, type]:
         tool_calls = [calls[i] for i in sorted(calls)]
         if final and tool_calls:
             tool_calls = guard_final(tool_calls)
-        return DeltaMessage(
-            reasoning="".join(reasoning) if reasoning else None,
-            content="".join(content) if content else None,
-            tool_calls=tool_calls,
-        )
+        # Only the fields that have a value: vLLM dumps deltas with exclude_unset, and clients
+        # (like the built-in parser's) should not see "content": null beside a tool call.
+        fields: dict[str, Any] = {}
+        if reasoning:
+            fields["reasoning"] = "".join(reasoning)
+        if content:
+            fields["content"] = "".join(content)
+        if tool_calls:
+            fields["tool_calls"] = tool_calls
+        return DeltaMessage(**fields)
 
     def guard_final(tool_calls: list[Any]) -> list[Any]:
         """vLLM 0.11, last delta of a choice: when the first tool-call entry carries arguments,
