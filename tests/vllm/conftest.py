@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+import minimax_parser.conformance as conformance
+
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SKIP = os.environ.get("MINIMAX_PARSER_SKIP_VLLM") == "1"
 
@@ -88,41 +90,9 @@ def load_fixtures() -> list[Fixture]:
 
 
 def _build_tokenizer() -> Any:
-    hf: Any = importlib.import_module("tokenizers")
-    Tokenizer, decoders, models = hf.Tokenizer, hf.decoders, hf.models
-    pre_tokenizers, trainers = hf.pre_tokenizers, hf.trainers
-    PreTrainedTokenizerFast = importlib.import_module("transformers").PreTrainedTokenizerFast
-
-    texts = [f.input for f in load_fixtures()]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=1500,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer)
-    data = json.loads(tok.to_str())
-    vocab: dict[str, int] = data["model"]["vocab"]
-    used = set(vocab.values()) | set(SPECIAL.values())
-    for i in range(len(vocab), max(SPECIAL.values()) + 1):
-        if i not in used:
-            vocab[f"<|filler_{i}|>"] = i
-    vocab.update(SPECIAL)
-    data["added_tokens"] = [
-        {
-            "id": i,
-            "content": c,
-            "single_word": False,
-            "lstrip": False,
-            "rstrip": False,
-            "normalized": False,
-            "special": True,
-        }
-        for c, i in SPECIAL.items()
-    ]
-    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(json.dumps(data)))
+    # The same tokenizer the conformance command builds (markers at their real ids).
+    assert conformance._SPECIAL == SPECIAL
+    return conformance.build_tokenizer([f.input for f in load_fixtures()])
 
 
 _TOKENIZER: Any = None
