@@ -5,6 +5,8 @@
 //! `"`, `\` and control characters escaped. Numbers are kept exactly as the model wrote them
 //! (serde_json's `arbitrary_precision`), so big integers never lose digits.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 /// Appends `s` to `out` as the *inside* of a JSON string literal (no surrounding quotes),
@@ -122,8 +124,8 @@ const MAX_NESTING: usize = 128;
 
 /// Validates `text` as one JSON value (surrounding whitespace allowed) and appends it to `out`
 /// in `json.dumps` layout, numbers as written. Returns the value's kind, or `None` (leaving
-/// `out` as it was) when `text` is not JSON. Objects with repeated keys go through serde_json so
-/// that, like a Python dict, the last value wins at the first key's position.
+/// `out` as it was) when `text` is not JSON. Objects with repeated keys keep, like a Python
+/// dict, the last value at the first key's position (a second, slower pass does that).
 pub fn reformat(text: &str, out: &mut String) -> Option<Kind> {
     let mark = out.len();
     let mut r = Reformatter {
@@ -132,24 +134,19 @@ pub fn reformat(text: &str, out: &mut String) -> Option<Kind> {
         i: 0,
         out,
         dup_prone: false,
+        dedupe: false,
     };
-    let kind = r.value(0).and_then(|k| {
-        r.skip_ws();
-        (r.i == r.b.len()).then_some(k)
-    });
-    let dup_prone = r.dup_prone;
-    match kind {
-        Some(k) if dup_prone => {
-            out.truncate(mark);
-            push_value(out, &parse(text)?);
-            Some(k)
-        }
-        Some(k) => Some(k),
-        None => {
-            out.truncate(mark);
-            None
-        }
+    let mut kind = r.document();
+    if kind.is_some() && r.dup_prone {
+        r.out.truncate(mark);
+        r.i = 0;
+        r.dedupe = true;
+        kind = r.document();
     }
+    if kind.is_none() {
+        out.truncate(mark);
+    }
+    kind
 }
 
 struct Reformatter<'a, 'o> {
@@ -157,11 +154,19 @@ struct Reformatter<'a, 'o> {
     s: &'a str,
     i: usize,
     out: &'o mut String,
-    /// An object repeated a key, or has an escaped key we did not compare: use serde_json.
+    /// An object may repeat a key (a repeat seen, an escaped key, or too many keys to compare).
     dup_prone: bool,
+    /// The second pass: rewrite objects that repeat a key.
+    dedupe: bool,
 }
 
 impl Reformatter<'_, '_> {
+    fn document(&mut self) -> Option<Kind> {
+        let kind = self.value(0)?;
+        self.skip_ws();
+        (self.i == self.b.len()).then_some(kind)
+    }
+
     fn skip_ws(&mut self) {
         while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.i += 1;
@@ -313,6 +318,7 @@ impl Reformatter<'_, '_> {
     }
 
     fn object(&mut self, depth: usize) -> Option<Kind> {
+        let open = self.out.len();
         self.i += 1;
         self.out.push('{');
         self.skip_ws();
@@ -321,14 +327,17 @@ impl Reformatter<'_, '_> {
             self.out.push('}');
             return Some(Kind::Object);
         }
-        // Key spans, to spot repeated keys without allocating; past 16 keys, let serde_json check.
+        // Key spans, to spot repeated keys without allocating; past 16 keys, assume a repeat.
         let mut keys = [(0usize, 0usize); 16];
         let mut nkeys = 0;
+        // Second pass: each member's key and value spans in `out`.
+        let mut members: Vec<Member> = Vec::new();
         loop {
             self.skip_ws();
             if self.b.get(self.i) != Some(&b'"') {
                 return None;
             }
+            let key_at = self.out.len();
             let (start, end, escaped) = self.string()?;
             let key = &self.b[start..end];
             if escaped
@@ -340,13 +349,21 @@ impl Reformatter<'_, '_> {
                 keys[nkeys] = (start, end);
                 nkeys += 1;
             }
+            let key_end = self.out.len();
             self.skip_ws();
             if self.b.get(self.i) != Some(&b':') {
                 return None;
             }
             self.i += 1;
             self.out.push_str(": ");
+            let value_at = self.out.len();
             self.value(depth + 1)?;
+            if self.dedupe {
+                members.push(Member {
+                    key: (key_at, key_end),
+                    value: (value_at, self.out.len()),
+                });
+            }
             self.skip_ws();
             match *self.b.get(self.i)? {
                 b',' => {
@@ -356,21 +373,68 @@ impl Reformatter<'_, '_> {
                 b'}' => {
                     self.i += 1;
                     self.out.push('}');
+                    if self.dedupe {
+                        self.dedupe_object(open, &members);
+                    }
                     return Some(Kind::Object);
                 }
                 _ => return None,
             }
         }
     }
+
+    /// Rewrites the object written from `open` so that a repeated key keeps its first position
+    /// and its last value. Keys compare by their written form: the escaping is canonical, so two
+    /// keys are the same string exactly when they are written the same.
+    fn dedupe_object(&mut self, open: usize, members: &[Member]) {
+        let text = |span: (usize, usize)| &self.out[span.0..span.1];
+        // For each distinct key in first-seen order: (member holding the key, member holding
+        // the value).
+        let mut slot_of: HashMap<&str, usize> = HashMap::with_capacity(members.len());
+        let mut order: Vec<(usize, usize)> = Vec::with_capacity(members.len());
+        for (n, m) in members.iter().enumerate() {
+            match slot_of.get(text(m.key)) {
+                Some(&slot) => order[slot].1 = n,
+                None => {
+                    slot_of.insert(text(m.key), order.len());
+                    order.push((n, n));
+                }
+            }
+        }
+        if order.len() == members.len() {
+            return;
+        }
+        let mut rewritten = String::with_capacity(self.out.len() - open);
+        rewritten.push('{');
+        for (n, &(k, v)) in order.iter().enumerate() {
+            if n > 0 {
+                rewritten.push_str(", ");
+            }
+            rewritten.push_str(text(members[k].key));
+            rewritten.push_str(": ");
+            rewritten.push_str(text(members[v].value));
+        }
+        rewritten.push('}');
+        self.out.truncate(open);
+        self.out.push_str(&rewritten);
+    }
 }
 
-/// True when `text` is a JSON number literal (RFC 8259 grammar, no surrounding whitespace).
+/// Where one object member was written.
+struct Member {
+    key: (usize, usize),
+    value: (usize, usize),
+}
+
+/// True when `text` is a JSON number literal (RFC 8259 grammar, no surrounding whitespace) whose
+/// value is a finite double.
 pub fn is_number(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
     if b.first() == Some(&b'-') {
         i += 1;
     }
+    let int_start = i;
     match b.get(i) {
         Some(b'0') => i += 1,
         Some(b'1'..=b'9') => {
@@ -380,6 +444,7 @@ pub fn is_number(text: &str) -> bool {
         }
         _ => return false,
     }
+    let int_digits = i - int_start;
     if b.get(i) == Some(&b'.') {
         i += 1;
         let start = i;
@@ -390,7 +455,8 @@ pub fn is_number(text: &str) -> bool {
             return false;
         }
     }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
+    let exponent = matches!(b.get(i), Some(b'e' | b'E'));
+    if exponent {
         i += 1;
         if matches!(b.get(i), Some(b'+' | b'-')) {
             i += 1;
@@ -403,7 +469,13 @@ pub fn is_number(text: &str) -> bool {
             return false;
         }
     }
-    i == b.len()
+    i == b.len() && fits_a_double(text, int_digits, exponent)
+}
+
+/// True when the number literal `text` is finite as an IEEE double, so no consumer reads it as
+/// Infinity (SPEC §9). Without an exponent, 308 integer digits always fit.
+fn fits_a_double(text: &str, int_digits: usize, exponent: bool) -> bool {
+    (!exponent && int_digits <= 308) || text.parse::<f64>().is_ok_and(f64::is_finite)
 }
 
 /// True when `text` is a JSON integer literal (`-?(0|[1-9][0-9]*)`).
@@ -478,9 +550,15 @@ mod tests {
         assert_eq!(reformat("NaN", &mut out), None);
         assert_eq!(reformat("[1, Infinity]", &mut out), None);
         assert_eq!(out, "");
-        // Huge exponents are valid JSON text and stay as written.
-        assert_eq!(reformat("1e999999", &mut out), Some(Kind::Number));
-        assert_eq!(out, "1e999999");
+        // A number past the double range would read back as Infinity (issue 8): not a number.
+        for big in ["1e999999", "-1e400", "[1, 1e999]", "{\"a\": 2E+308}"] {
+            assert_eq!(reformat(big, &mut out), None, "{big}");
+        }
+        assert!(!is_number(&"9".repeat(400)));
+        assert!(is_number(&"9".repeat(308)));
+        assert!(is_number("1.7976931348623157e308"));
+        assert!(is_number("1e-999999"), "underflow is 0, not Infinity");
+        assert_eq!(out, "");
     }
 
     fn re(text: &str) -> Option<String> {
@@ -510,6 +588,12 @@ mod tests {
                 Some("\"é\\n/😀\\u0001\""),
             ),
             (r#"{"a":1,"b":2,"a":3}"#, Some(r#"{"a": 3, "b": 2}"#)),
+            // Issue 8: the duplicate-key path kept the layout but re-spelled numbers.
+            (
+                r#"{"a":1E+5,"b":[2.50,{"c":1,"c":-0.0E1}],"a":1E+6}"#,
+                Some(r#"{"a": 1E+6, "b": [2.50, {"c": -0.0E1}]}"#),
+            ),
+            (r#"{"\u0062":1,"a":2,"b":3}"#, Some(r#"{"b": 3, "a": 2}"#)),
             (r#"{"\u0061":1,"a":2}"#, Some(r#"{"a": 2}"#)),
             ("[]", Some("[]")),
             ("\"tab\there\"", None),

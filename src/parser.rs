@@ -161,19 +161,19 @@ enum Channel {
 
 /// Trimming state of one text channel: leading whitespace is dropped, trailing whitespace is held
 /// until we know more text follows in the same channel.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Trim {
     started: bool,
     held: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Call {
     /// `None` for a malformed invoke whose content is skipped.
     live: Option<LiveCall>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct LiveCall {
     index: usize,
     /// The tool's schema, when the request declared it.
@@ -182,7 +182,7 @@ struct LiveCall {
     params: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Value {
     types: Types,
     /// Raw text of a value that cannot stream (not string-only); converted when it closes.
@@ -191,7 +191,7 @@ struct Value {
 
 /// A `</parameter>` or `</invoke>` seen inside a value, waiting for what follows it; the
 /// whitespace after it collects in `StreamParser::lookahead_ws`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Lookahead {
     closer: Tag,
 }
@@ -310,6 +310,39 @@ impl StreamParser {
             self.close_call(true);
         }
         Ok(std::mem::take(&mut self.out))
+    }
+
+    /// The events [`StreamParser::finish`] would return if the response ended now, leaving this
+    /// parser as it is (SPEC §5 snapshots): held text flushed, an open call closed with
+    /// `incomplete` and arguments that are valid JSON. Empty once finished.
+    pub fn preview_finish(&self) -> Vec<Event> {
+        if self.finished {
+            return Vec::new();
+        }
+        let mut copy = StreamParser {
+            opts: self.opts.clone(),
+            // Finishing starts no call, so no id is ever drawn.
+            ids: IdGenerator::from_fn(|_| String::new()),
+            buf: self.buf.clone(),
+            state: self.state,
+            reasoning: self.reasoning.clone(),
+            content: self.content.clone(),
+            segment_has_text: self.segment_has_text,
+            inline_open: self.inline_open.clone(),
+            run_started: self.run_started,
+            run_held: self.run_held.clone(),
+            call: self.call.clone(),
+            value: self.value.clone(),
+            lookahead: self.lookahead.clone(),
+            lookahead_ws: self.lookahead_ws.clone(),
+            spare: String::new(),
+            scanned: self.scanned,
+            next_index: self.next_index,
+            finished: false,
+            deltas: false,
+            out: Vec::new(),
+        };
+        copy.finish().unwrap_or_default()
     }
 
     /// Skips `ToolCallDelta` events; each call's arguments still arrive in its `ToolCallEnd`.

@@ -14,8 +14,7 @@ use pyo3::BoundObject;
 use serde_json::Value;
 
 use crate::{
-    Event, IdGenerator, MessageBuilder, Options, ReasoningMode, StreamParser, ToolCallsInReasoning,
-    ToolSet,
+    Event, IdGenerator, Options, ReasoningMode, StreamParser, ToolCallsInReasoning, ToolSet,
 };
 
 impl From<crate::Error> for PyErr {
@@ -44,7 +43,55 @@ fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(panic_error(p)))
 }
 
-fn to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
+/// How deep a `tools` list may nest (lists and dicts), counted from the list itself (SPEC §9).
+/// The conversion recurses, so the limit keeps it far from any thread's stack size; real tool
+/// schemas nest a few dozen levels at most.
+pub const MAX_TOOLS_NESTING: usize = 128;
+
+/// Why a `tools` value could not be converted; the path is collected on the way out, so the
+/// conversion builds no path strings unless it fails.
+enum ConvError {
+    Py(PyErr),
+    Type(String, Vec<String>),
+    TooDeep(Vec<String>),
+}
+
+impl From<PyErr> for ConvError {
+    fn from(e: PyErr) -> Self {
+        ConvError::Py(e)
+    }
+}
+
+impl ConvError {
+    fn at(mut self, segment: impl FnOnce() -> String) -> Self {
+        if let ConvError::Type(_, path) | ConvError::TooDeep(path) = &mut self {
+            path.push(segment());
+        }
+        self
+    }
+
+    fn into_py(self, root: &str) -> PyErr {
+        let path = |segments: Vec<String>| {
+            let mut p = root.to_string();
+            segments.iter().rev().for_each(|s| p.push_str(s));
+            p
+        };
+        match self {
+            ConvError::Py(e) => e,
+            ConvError::Type(msg, segments) => {
+                PyTypeError::new_err(format!("{}: {msg}", path(segments)))
+            }
+            ConvError::TooDeep(segments) => PyValueError::new_err(format!(
+                "{}: tools nested deeper than {MAX_TOOLS_NESTING} levels of lists and dicts \
+                 (the limit for tool definitions)",
+                path(segments)
+            )),
+        }
+    }
+}
+
+/// Converts plain Python JSON data into a `Value`; `depth` counts the containers around `obj`.
+fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvError> {
     if obj.is_none() {
         Ok(Value::Null)
     } else if let Ok(b) = obj.cast::<PyBool>() {
@@ -57,32 +104,44 @@ fn to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
     } else if let Ok(s) = obj.cast::<PyString>() {
         Ok(Value::String(s.to_str()?.to_string()))
     } else if let Ok(d) = obj.cast::<PyDict>() {
+        if depth >= MAX_TOOLS_NESTING {
+            return Err(ConvError::TooDeep(Vec::new()));
+        }
         let mut map = serde_json::Map::new();
         for (k, v) in d.iter() {
-            let key = k.cast::<PyString>().map_err(|_| {
-                PyTypeError::new_err(format!("{path}: dictionary keys must be str"))
-            })?;
+            let Ok(key) = k.cast::<PyString>() else {
+                return Err(ConvError::Type(
+                    "dictionary keys must be str".into(),
+                    Vec::new(),
+                ));
+            };
             let key = key.to_str()?.to_string();
-            let value = to_json(&v, &format!("{path}[{key:?}]"))?;
+            let value = to_json(&v, depth + 1).map_err(|e| e.at(|| format!("[{key:?}]")))?;
             map.insert(key, value);
         }
         Ok(Value::Object(map))
     } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        if depth >= MAX_TOOLS_NESTING {
+            return Err(ConvError::TooDeep(Vec::new()));
+        }
         let mut items = Vec::new();
         for (i, item) in obj.try_iter()?.enumerate() {
-            items.push(to_json(&item?, &format!("{path}[{i}]"))?);
+            items.push(to_json(&item?, depth + 1).map_err(|e| e.at(|| format!("[{i}]")))?);
         }
         Ok(Value::Array(items))
     } else {
-        Err(PyTypeError::new_err(format!(
-            "{path}: unsupported value of type {}; tools must be plain JSON data \
-             (dict, list, str, int, float, bool, None)",
-            obj.get_type().name()?
-        )))
+        Err(ConvError::Type(
+            format!(
+                "unsupported value of type {}; tools must be plain JSON data \
+                 (dict, list, str, int, float, bool, None)",
+                obj.get_type().name()?
+            ),
+            Vec::new(),
+        ))
     }
 }
 
-fn tools_from_py(tools: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<ToolSet>> {
+fn tools_from_py(py: Python<'_>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<ToolSet>> {
     let Some(tools) = tools.filter(|t| !t.is_none()) else {
         return Ok(Arc::new(ToolSet::default()));
     };
@@ -102,12 +161,15 @@ fn tools_from_py(tools: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<ToolSet>> {
                 t.get_type().name()?
             )));
         }
-        defs.push(to_json(&t, &format!("tools[{i}]"))?);
+        defs.push(to_json(&t, 1).map_err(|e| e.into_py(&format!("tools[{i}]")))?);
     }
-    Ok(Arc::new(ToolSet::from_json(&defs)?))
+    // Compiling is linear in the schemas' size (SPEC §9); other Python threads run meanwhile.
+    let set = py.detach(|| guard(|| Ok(ToolSet::from_json(&defs)?)))?;
+    Ok(Arc::new(set))
 }
 
 fn make_options(
+    py: Python<'_>,
     tools: Option<&Bound<'_, PyAny>>,
     reasoning: &str,
     start_in_reasoning: bool,
@@ -132,7 +194,7 @@ fn make_options(
         }
     };
     Ok(Options {
-        tools: tools_from_py(tools)?,
+        tools: tools_from_py(py, tools)?,
         reasoning,
         start_in_reasoning,
         tool_calls_in_reasoning,
@@ -392,13 +454,13 @@ impl ToolCall {
     }
 }
 
-/// The parsed assistant message.
-#[pyclass(module = "minimax_parser", frozen, eq, get_all)]
-#[derive(Clone, PartialEq)]
+/// The parsed assistant message. Its texts and calls are Python objects made once, so reading
+/// an attribute twice gives the same object and a snapshot shares what did not change.
+#[pyclass(module = "minimax_parser", frozen)]
 struct Message {
-    reasoning: Option<String>,
-    content: Option<String>,
-    tool_calls: Vec<ToolCall>,
+    reasoning: Option<Py<PyString>>,
+    content: Option<Py<PyString>>,
+    tool_calls: Vec<Py<ToolCall>>,
 }
 
 #[pymethods]
@@ -406,15 +468,42 @@ impl Message {
     #[new]
     #[pyo3(signature = (reasoning=None, content=None, tool_calls=Vec::new()))]
     fn new(
-        reasoning: Option<String>,
-        content: Option<String>,
+        reasoning: Option<Py<PyString>>,
+        content: Option<Py<PyString>>,
         tool_calls: Vec<Py<ToolCall>>,
     ) -> Self {
         Message {
             reasoning,
             content,
-            tool_calls: tool_calls.iter().map(|c| c.get().clone()).collect(),
+            tool_calls,
         }
+    }
+    #[getter]
+    fn reasoning(&self, py: Python<'_>) -> Option<Py<PyString>> {
+        self.reasoning.as_ref().map(|s| s.clone_ref(py))
+    }
+    #[getter]
+    fn content(&self, py: Python<'_>) -> Option<Py<PyString>> {
+        self.content.as_ref().map(|s| s.clone_ref(py))
+    }
+    #[getter]
+    fn tool_calls(&self, py: Python<'_>) -> Vec<Py<ToolCall>> {
+        self.tool_calls.iter().map(|c| c.clone_ref(py)).collect()
+    }
+    fn __eq__(&self, py: Python<'_>, other: PyRef<'_, Message>) -> PyResult<bool> {
+        let same = |a: &Option<Py<PyString>>, b: &Option<Py<PyString>>| match (a, b) {
+            (None, None) => Ok(true),
+            (Some(a), Some(b)) => a.bind(py).as_any().eq(b.bind(py)),
+            _ => Ok(false),
+        };
+        Ok(same(&self.reasoning, &other.reasoning)?
+            && same(&self.content, &other.content)?
+            && self.tool_calls.len() == other.tool_calls.len()
+            && self
+                .tool_calls
+                .iter()
+                .zip(&other.tool_calls)
+                .all(|(a, b)| a.get() == b.get()))
     }
     /// The OpenAI assistant message dict; `tool_calls` only when there are calls.
     fn to_openai<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -422,33 +511,38 @@ impl Message {
             py,
             &[
                 ("role", any(py, "assistant")?),
-                ("content", any(py, &self.content)?),
-                ("reasoning_content", any(py, &self.reasoning)?),
+                ("content", any(py, self.content(py))?),
+                ("reasoning_content", any(py, self.reasoning(py))?),
             ],
         )?;
         if !self.tool_calls.is_empty() {
             let calls = PyList::empty(py);
             for c in &self.tool_calls {
-                calls.append(c.to_openai(py)?)?;
+                calls.append(c.get().to_openai(py)?)?;
             }
             d.set_item("tool_calls", calls)?;
         }
         Ok(d)
     }
-    fn __repr__(&self) -> String {
-        let calls: Vec<String> = self.tool_calls.iter().map(ToolCall::__repr__).collect();
-        format!(
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let text = |s: &Option<Py<PyString>>| -> PyResult<String> {
+            Ok(match s {
+                Some(s) => format!("{:?}", s.bind(py).to_str()?),
+                None => "None".to_string(),
+            })
+        };
+        let calls: Vec<String> = self.tool_calls.iter().map(|c| c.get().__repr__()).collect();
+        Ok(format!(
             "Message(reasoning={}, content={}, tool_calls=[{}])",
-            repr_opt(&self.reasoning),
-            repr_opt(&self.content),
+            text(&self.reasoning)?,
+            text(&self.content)?,
             calls.join(", ")
-        )
+        ))
     }
 }
 
-fn repr_opt(s: &Option<String>) -> String {
-    s.as_ref()
-        .map_or_else(|| "None".to_string(), |s| format!("{s:?}"))
+fn py_text(py: Python<'_>, s: Option<String>) -> Option<Py<PyString>> {
+    s.map(|s| PyString::new(py, &s).unbind())
 }
 
 fn event_to_py(py: Python<'_>, e: Event) -> PyResult<Py<PyAny>> {
@@ -491,6 +585,18 @@ impl IdMap {
     }
 }
 
+impl ToolCall {
+    fn from_core(c: crate::ToolCall, id: String) -> Self {
+        ToolCall {
+            index: c.index,
+            id,
+            name: c.name,
+            arguments: c.arguments,
+            incomplete: c.incomplete,
+        }
+    }
+}
+
 /// Parses a complete response.
 #[pyfunction]
 #[pyo3(signature = (text, *, tools=None, reasoning="separate", start_in_reasoning=true,
@@ -515,6 +621,7 @@ fn parse(
     })?;
     let text = text.to_str()?;
     let opts = make_options(
+        py,
         tools,
         reasoning,
         start_in_reasoning,
@@ -525,18 +632,13 @@ fn parse(
     };
     let msg = py.detach(|| guard(|| Ok(crate::parse(text, opts))))?;
     let mut tool_calls = Vec::with_capacity(msg.tool_calls.len());
-    for c in msg.tool_calls {
-        tool_calls.push(ToolCall {
-            index: c.index,
-            id: ids.assign(py, c.index, c.id)?,
-            name: c.name,
-            arguments: c.arguments,
-            incomplete: c.incomplete,
-        });
+    for mut c in msg.tool_calls {
+        let id = ids.assign(py, c.index, std::mem::take(&mut c.id))?;
+        tool_calls.push(Py::new(py, ToolCall::from_core(c, id))?);
     }
     Ok(Message {
-        reasoning: msg.reasoning,
-        content: msg.content,
+        reasoning: py_text(py, msg.reasoning),
+        content: py_text(py, msg.content),
         tool_calls,
     })
 }
@@ -544,10 +646,134 @@ fn parse(
 /// The streaming parser for one response.
 #[pyclass(module = "minimax_parser", name = "StreamParser")]
 struct PyStreamParser {
-    /// `None` after a panic: the parser's state cannot be trusted any more.
+    /// `None` once retired (a panic, or an `id_generator` that failed): its state cannot be
+    /// trusted, or events were lost, so it refuses further use.
     inner: Option<StreamParser>,
+    /// Why it was retired.
+    retired: Option<&'static str>,
     ids: IdMap,
-    builder: MessageBuilder,
+    so_far: SoFar,
+}
+
+/// What the events so far add up to, for `message()`: texts, ended calls, the open call's
+/// header. Deltas are not copied: the open call's arguments come from the core when asked.
+#[derive(Default)]
+struct SoFar {
+    reasoning: Text,
+    content: Text,
+    calls: Vec<Py<ToolCall>>,
+    open: Option<(usize, String, String)>,
+    /// The last snapshot, while no event has arrived since.
+    last: Option<Py<Message>>,
+}
+
+/// A text channel and the Python string last made of it.
+#[derive(Default)]
+struct Text {
+    text: String,
+    made: Option<Py<PyString>>,
+}
+
+impl Text {
+    fn push(&mut self, t: &str) {
+        self.text.push_str(t);
+        self.made = None;
+    }
+
+    /// The text with `tail` appended, as a Python string; without a tail, made once and reused.
+    fn snapshot(&mut self, py: Python<'_>, tail: &str) -> Option<Py<PyString>> {
+        if !tail.is_empty() {
+            let mut s = String::with_capacity(self.text.len() + tail.len());
+            s.push_str(&self.text);
+            s.push_str(tail);
+            return Some(PyString::new(py, &s).unbind());
+        }
+        if self.text.is_empty() {
+            return None;
+        }
+        let made = self
+            .made
+            .get_or_insert_with(|| PyString::new(py, &self.text).unbind());
+        Some(made.clone_ref(py))
+    }
+}
+
+impl SoFar {
+    fn push(&mut self, py: Python<'_>, e: &Event) -> PyResult<()> {
+        self.last = None;
+        match e {
+            Event::Reasoning(t) => self.reasoning.push(t),
+            Event::Content(t) => self.content.push(t),
+            Event::ToolCallStart { index, id, name } => {
+                self.open = Some((*index, id.clone(), name.clone()));
+            }
+            Event::ToolCallDelta { .. } => {}
+            Event::ToolCallEnd {
+                index,
+                arguments,
+                incomplete,
+            } => {
+                if let Some((open, id, name)) = self.open.take() {
+                    debug_assert_eq!(open, *index);
+                    let call = ToolCall {
+                        index: *index,
+                        id,
+                        name,
+                        arguments: arguments.clone(),
+                        incomplete: *incomplete,
+                    };
+                    self.calls.push(Py::new(py, call)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The message so far plus `tail`, the events finishing now would add.
+    fn snapshot(&mut self, py: Python<'_>, tail: Vec<Event>) -> PyResult<Py<Message>> {
+        if tail.is_empty() {
+            if let Some(last) = &self.last {
+                return Ok(last.clone_ref(py));
+            }
+        }
+        let (mut reasoning, mut content) = (String::new(), String::new());
+        let mut calls: Vec<Py<ToolCall>> = self.calls.iter().map(|c| c.clone_ref(py)).collect();
+        for e in &tail {
+            match e {
+                Event::Reasoning(t) => reasoning.push_str(t),
+                Event::Content(t) => content.push_str(t),
+                Event::ToolCallEnd {
+                    index,
+                    arguments,
+                    incomplete,
+                } => {
+                    if let Some((_, id, name)) = &self.open {
+                        let call = ToolCall {
+                            index: *index,
+                            id: id.clone(),
+                            name: name.clone(),
+                            arguments: arguments.clone(),
+                            incomplete: *incomplete,
+                        };
+                        calls.push(Py::new(py, call)?);
+                    }
+                }
+                Event::ToolCallStart { .. } | Event::ToolCallDelta { .. } => {}
+            }
+        }
+        let message = Py::new(
+            py,
+            Message {
+                reasoning: self.reasoning.snapshot(py, &reasoning),
+                content: self.content.snapshot(py, &content),
+                tool_calls: calls,
+            },
+        )?;
+        if tail.is_empty() {
+            self.last = Some(message.clone_ref(py));
+        }
+        Ok(message)
+    }
 }
 
 #[pymethods]
@@ -556,6 +782,7 @@ impl PyStreamParser {
     #[pyo3(signature = (*, tools=None, reasoning="separate", start_in_reasoning=true,
                         tool_calls_in_reasoning="extract", id_generator=None))]
     fn new(
+        py: Python<'_>,
         tools: Option<&Bound<'_, PyAny>>,
         reasoning: &str,
         start_in_reasoning: bool,
@@ -563,6 +790,7 @@ impl PyStreamParser {
         id_generator: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let opts = make_options(
+            py,
             tools,
             reasoning,
             start_in_reasoning,
@@ -570,10 +798,11 @@ impl PyStreamParser {
         )?;
         Ok(PyStreamParser {
             inner: Some(StreamParser::with_ids(opts, IdGenerator::random())),
+            retired: None,
             ids: IdMap {
                 generator: check_id_generator(id_generator)?,
             },
-            builder: MessageBuilder::new(),
+            so_far: SoFar::default(),
         })
     }
 
@@ -601,15 +830,20 @@ impl PyStreamParser {
         self.run(py, |p| p.finish())
     }
 
-    /// True once `finish()` was called.
+    /// True once `finish()` was called (or the parser was retired).
     #[getter]
     fn finished(&self) -> bool {
         self.inner.as_ref().is_none_or(StreamParser::is_finished)
     }
 
-    /// The message as merged from all events so far.
-    fn message(&self) -> Message {
-        message_from(self.builder.snapshot())
+    /// The message so far: exactly what `finish()` would give if the response ended now (an
+    /// open call `incomplete`, with valid JSON arguments). Taking it changes nothing.
+    fn message(&mut self, py: Python<'_>) -> PyResult<Py<Message>> {
+        let tail = match &self.inner {
+            Some(p) => guard(|| Ok(p.preview_finish()))?,
+            None => Vec::new(),
+        };
+        self.so_far.snapshot(py, tail)
     }
 
     fn __repr__(&self) -> String {
@@ -624,45 +858,46 @@ impl PyStreamParser {
         f: impl FnOnce(&mut StreamParser) -> Result<Vec<Event>, crate::Error>,
     ) -> PyResult<Bound<'py, PyList>> {
         let Some(parser) = self.inner.as_mut() else {
-            return Err(PyRuntimeError::new_err(
-                "this StreamParser hit an internal error earlier and cannot be used; \
+            return Err(PyRuntimeError::new_err(format!(
+                "this StreamParser was retired after {} and cannot be used; \
                  create a new StreamParser",
-            ));
+                self.retired.unwrap_or("an internal error")
+            )));
         };
         let events = match catch_unwind(AssertUnwindSafe(|| f(parser))) {
             Ok(r) => r?,
             Err(payload) => {
-                self.inner = None;
+                self.retire("an internal error");
                 return Err(panic_error(payload));
             }
         };
         let list = PyList::empty(py);
         for mut e in events {
             if let Event::ToolCallStart { index, id, .. } = &mut e {
-                *id = self.ids.assign(py, *index, std::mem::take(id))?;
+                match self.ids.assign(py, *index, std::mem::take(id)) {
+                    Ok(assigned) => *id = assigned,
+                    Err(err) => {
+                        // The events of this feed are lost with the exception: retire the parser
+                        // rather than carry on with a gap (SPEC §9).
+                        self.retire("its id_generator failed");
+                        let retired = PyRuntimeError::new_err(
+                            "id_generator failed, so this StreamParser is retired: the events \
+                             of this feed() could not be delivered. Create a new StreamParser",
+                        );
+                        retired.set_cause(py, Some(err));
+                        return Err(retired);
+                    }
+                }
             }
-            self.builder.push_ref(&e);
+            self.so_far.push(py, &e)?;
             list.append(event_to_py(py, e)?)?;
         }
         Ok(list)
     }
-}
 
-fn message_from(m: crate::Message) -> Message {
-    Message {
-        reasoning: m.reasoning,
-        content: m.content,
-        tool_calls: m
-            .tool_calls
-            .into_iter()
-            .map(|c| ToolCall {
-                index: c.index,
-                id: c.id,
-                name: c.name,
-                arguments: c.arguments,
-                incomplete: c.incomplete,
-            })
-            .collect(),
+    fn retire(&mut self, why: &'static str) {
+        self.inner = None;
+        self.retired = Some(why);
     }
 }
 

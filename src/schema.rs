@@ -133,22 +133,125 @@ impl Hasher for Fnv {
 
 type FnvMap<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
 
-/// Guards against `$ref` cycles and absurdly deep schemas.
-const MAX_DEPTH: usize = 32;
+/// How many `anyOf`/`oneOf`/`allOf`/`$ref` hops one schema may chain before it is refused
+/// (SPEC §9). Real schemas use a handful; the limit keeps the compiler's recursion shallow.
+pub const MAX_SCHEMA_DEPTH: usize = 128;
 
 /// Collects the types a schema admits. `root` is the tool's `parameters` object, against which
 /// local `$ref`s (`#/$defs/…`, `#/definitions/…`, any JSON pointer) resolve.
-pub fn admitted_types(schema: &Value, root: &Value) -> Types {
-    collect(schema, root, 0)
+///
+/// Fails only when the schema chains more than [`MAX_SCHEMA_DEPTH`] hops.
+pub fn admitted_types(schema: &Value, root: &Value) -> Result<Types, crate::Error> {
+    Compiler::new(root).types(schema)
 }
 
-fn collect(schema: &Value, root: &Value, depth: usize) -> Types {
-    let Value::Object(map) = schema else {
-        return Types::ANY;
-    };
-    if depth > MAX_DEPTH {
-        return Types::ANY;
+/// Reduces the schemas of one tool to type sets, in time linear in the schema's size: every
+/// schema object is visited once and memoised by address, so `$ref` targets are resolved once
+/// however often they are used, and fan-out cannot multiply. `$ref` cycles are strongly connected
+/// components (Tarjan): every member of a cycle admits the union of what the cycle admits.
+struct Compiler<'a> {
+    root: &'a Value,
+    nodes: HashMap<*const Value, Node>,
+    /// Nodes whose visit has begun and whose component is not closed yet.
+    stack: Vec<*const Value>,
+    next: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Node {
+    /// Being visited; `order` is its visit number.
+    Open {
+        order: usize,
+    },
+    Done(Types),
+}
+
+/// "Reaches no open node."
+const NONE_OPEN: usize = usize::MAX;
+
+impl<'a> Compiler<'a> {
+    fn new(root: &'a Value) -> Self {
+        Compiler {
+            root,
+            nodes: HashMap::new(),
+            stack: Vec::new(),
+            next: 0,
+        }
     }
+
+    fn types(&mut self, schema: &'a Value) -> Result<Types, crate::Error> {
+        self.visit(schema, 0).map(|(t, _)| t)
+    }
+
+    /// The types of `schema` and the lowest visit number of an open node it reaches.
+    fn visit(&mut self, schema: &'a Value, depth: usize) -> Result<(Types, usize), crate::Error> {
+        let Value::Object(map) = schema else {
+            return Ok((Types::ANY, NONE_OPEN));
+        };
+        if depth > MAX_SCHEMA_DEPTH {
+            return Err(crate::Error::InvalidTool(format!(
+                "schema nested deeper than {MAX_SCHEMA_DEPTH} levels of anyOf/oneOf/allOf/$ref \
+                 (the limit)"
+            )));
+        }
+        let key: *const Value = schema;
+        match self.nodes.get(&key) {
+            Some(Node::Done(t)) => return Ok((*t, NONE_OPEN)),
+            // A cycle: what it adds arrives when its component closes.
+            Some(Node::Open { order }) => return Ok((Types::ANY, *order)),
+            None => {}
+        }
+        let order = self.next;
+        self.next += 1;
+        self.nodes.insert(key, Node::Open { order });
+        self.stack.push(key);
+
+        let mut t = own_types(map);
+        let mut low = NONE_OPEN;
+        for k in ["anyOf", "oneOf", "allOf"] {
+            if let Some(Value::Array(members)) = map.get(k) {
+                for m in members {
+                    let (mt, ml) = self.visit(m, depth + 1)?;
+                    t |= mt;
+                    low = low.min(ml);
+                }
+            }
+        }
+        if let Some(Value::String(r)) = map.get("$ref") {
+            if let Some(target) = resolve_ref(r, self.root) {
+                let (rt, rl) = self.visit(target, depth + 1)?;
+                t |= rt;
+                low = low.min(rl);
+            }
+        }
+        if t.is_any() {
+            if map.contains_key("properties") {
+                t |= Types::OBJECT;
+            } else if map.contains_key("items") {
+                t |= Types::ARRAY;
+            }
+        }
+        if map.get("nullable") == Some(&Value::Bool(true)) && !t.is_any() {
+            t |= Types::NULL;
+        }
+        if low < order {
+            // Part of a cycle through an open ancestor: the ancestor closes the component.
+            return Ok((t, low));
+        }
+        // The root of its component: everything above it on the stack is in the cycle, and each
+        // member reaches all the others, so all admit `t`.
+        while let Some(member) = self.stack.pop() {
+            self.nodes.insert(member, Node::Done(t));
+            if member == key {
+                break;
+            }
+        }
+        Ok((t, NONE_OPEN))
+    }
+}
+
+/// The types a schema object names itself: `type`, `enum`, `const`.
+fn own_types(map: &serde_json::Map<String, Value>) -> Types {
     let mut t = Types::ANY;
     match map.get("type") {
         Some(Value::String(name)) => t |= Types::from_name(name),
@@ -159,13 +262,6 @@ fn collect(schema: &Value, root: &Value, depth: usize) -> Types {
         }
         _ => {}
     }
-    for key in ["anyOf", "oneOf", "allOf"] {
-        if let Some(Value::Array(members)) = map.get(key) {
-            for m in members {
-                t |= collect(m, root, depth + 1);
-            }
-        }
-    }
     if let Some(Value::Array(values)) = map.get("enum") {
         for v in values {
             t |= Types::of_value(v);
@@ -173,21 +269,6 @@ fn collect(schema: &Value, root: &Value, depth: usize) -> Types {
     }
     if let Some(v) = map.get("const") {
         t |= Types::of_value(v);
-    }
-    if let Some(Value::String(r)) = map.get("$ref") {
-        if let Some(target) = resolve_ref(r, root) {
-            t |= collect(target, root, depth + 1);
-        }
-    }
-    if t.is_any() {
-        if map.contains_key("properties") {
-            t |= Types::OBJECT;
-        } else if map.contains_key("items") {
-            t |= Types::ARRAY;
-        }
-    }
-    if map.get("nullable") == Some(&Value::Bool(true)) && !t.is_any() {
-        t |= Types::NULL;
     }
     t
 }
@@ -232,8 +313,15 @@ impl Tool {
         let mut params = FnvMap::default();
         if let Some(root) = func.get("parameters") {
             if let Some(Value::Object(props)) = root.get("properties") {
+                let mut compiler = Compiler::new(root);
                 for (k, s) in props {
-                    params.insert(k.clone(), admitted_types(s, root));
+                    let types = compiler.types(s).map_err(|e| match e {
+                        crate::Error::InvalidTool(msg) => {
+                            crate::Error::InvalidTool(format!("parameter {k:?}: {msg}"))
+                        }
+                        other => other,
+                    })?;
+                    params.insert(k.clone(), types);
                 }
             }
         }
@@ -353,7 +441,7 @@ mod tests {
     use serde_json::json;
 
     fn types_of(schema: Value) -> Types {
-        admitted_types(&schema, &schema)
+        admitted_types(&schema, &schema).unwrap()
     }
 
     #[test]
@@ -414,6 +502,70 @@ mod tests {
         assert_eq!(tool.param_types("loop"), Types::ANY);
         assert_eq!(tool.param_types("remote"), Types::ANY);
         assert_eq!(tool.param_types("missing"), Types::ANY);
+    }
+
+    #[test]
+    fn cycles_admit_the_union_of_the_cycle() {
+        let root = json!({
+            "$defs": {
+                "A": {"anyOf": [{"$ref": "#/$defs/B"}, {"type": "string"}]},
+                "B": {"anyOf": [{"$ref": "#/$defs/A"}, {"type": "integer"}]}
+            },
+            "properties": {
+                "a": {"$ref": "#/$defs/A"},
+                "b": {"$ref": "#/$defs/B"},
+                "self": {"anyOf": [{"$ref": "#/properties/self"}, {"type": "boolean"}]}
+            }
+        });
+        let tool = Tool::from_json(&json!({"name": "t", "parameters": root})).unwrap();
+        assert_eq!(tool.param_types("a"), Types::STRING | Types::INTEGER);
+        assert_eq!(tool.param_types("b"), Types::STRING | Types::INTEGER);
+        assert_eq!(tool.param_types("self"), Types::BOOLEAN);
+    }
+
+    /// Issue 8: `k` alternatives that all point back at the schema took 22 s for k = 3.
+    #[test]
+    fn ref_fan_out_is_resolved_once() {
+        let x = json!({"anyOf": vec![json!({"$ref": "#/properties/x"}); 64]});
+        let tool = json!({"name": "f", "parameters": {"properties": {"x": x}}});
+        let set = ToolSet::from_json(&[tool]).unwrap();
+        assert_eq!(set.param_types("f", "x"), Types::ANY);
+        // A chain of definitions, each pointing four times at the next.
+        let mut defs = serde_json::Map::new();
+        for i in 0..60 {
+            let next = json!({"$ref": format!("#/$defs/d{}", i + 1)});
+            defs.insert(format!("d{i}"), json!({"anyOf": vec![next; 4]}));
+        }
+        defs.insert("d60".into(), json!({"type": "number"}));
+        let tool = json!({"name": "g", "parameters": {"$defs": defs,
+            "properties": {"y": {"$ref": "#/$defs/d0"}}}});
+        let set = ToolSet::from_json(&[tool]).unwrap();
+        assert_eq!(set.param_types("g", "y"), Types::NUMBER);
+    }
+
+    #[test]
+    fn chains_past_the_limit_are_refused() {
+        let mut defs = serde_json::Map::new();
+        let n = MAX_SCHEMA_DEPTH + 10;
+        for i in 0..n {
+            defs.insert(
+                format!("d{i}"),
+                json!({"$ref": format!("#/$defs/d{}", i + 1)}),
+            );
+        }
+        defs.insert(format!("d{n}"), json!({"type": "number"}));
+        let tool = json!({"name": "g", "parameters": {"$defs": defs,
+            "properties": {"y": {"$ref": "#/$defs/d0"}}}});
+        let err = ToolSet::from_json(&[tool]).unwrap_err().to_string();
+        assert!(err.contains("tools[0]") && err.contains("\"y\""), "{err}");
+        assert!(err.contains(&MAX_SCHEMA_DEPTH.to_string()), "{err}");
+        // Nesting by anyOf counts the same way.
+        let mut s = json!({"type": "string"});
+        for _ in 0..n {
+            s = json!({"anyOf": [s]});
+        }
+        let tool = json!({"name": "h", "parameters": {"properties": {"z": s}}});
+        assert!(ToolSet::from_json(&[tool]).is_err());
     }
 
     fn conv(raw: &str, t: Types) -> String {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -453,6 +454,10 @@ def values_for(draw: st.DrawFn, p: ParamSchema) -> Val:
         return _typed(draw, d, d, int(d))
     if kind == "number":
         d = draw(st.from_regex(NUMBER_TEXT))
+        if math.isinf(float(d)):
+            # Past the double range: not a number (SPEC §9), so the raw text as a string.
+            w = draw(pad) + d + draw(pad)
+            return Val(w, _json_str(w), w, w)
         return _typed(draw, d, d, _loads(d))
     if kind == "boolean":
         b = draw(st.booleans())
