@@ -256,6 +256,12 @@ class Session:
         # Non-streaming: (content handed to the tool parser, the full parse).
         self.nonstream: tuple[str, mp.Message] | None = None
 
+    def tools_from(self, request: Any) -> None:
+        """Takes the request's tools when the parser was built without any: vLLM 0.32's batch
+        path builds ``parser_cls(tokenizer, None)`` and passes the request to ``parse``."""
+        if self.tools is None and self.parser is None:
+            self.tools = tool_dicts(getattr(request, "tools", None))
+
     def _parser(self, start_in_reasoning: bool) -> mp.StreamParser:
         if self.parser is None:
             self.parser = mp.StreamParser(
@@ -521,6 +527,7 @@ def _build_classes() -> dict[str, type]:
                     done = self._legacy_full(frame.f_locals, model_output, request)
                     if done is not None:
                         return done
+            s.tools_from(request)
             if s.mode == "inline":
                 if s.linked:
                     s.nonstream = (model_output, s.parse(model_output, True))
@@ -744,8 +751,7 @@ def _build_classes() -> dict[str, type]:
 
         def extract_tool_calls(self, model_output: str, request: Any) -> Any:
             s = self._session
-            if legacy and s.tools is None:
-                s.tools = tool_dicts(getattr(request, "tools", None))
+            s.tools_from(request)
             if s.linked and s.nonstream is not None and s.nonstream[0] == model_output:
                 msg = s.nonstream[1]
             else:
@@ -772,6 +778,7 @@ def _build_classes() -> dict[str, type]:
                 call = serving_call() or ServingCall({})
                 return self._legacy_streaming(call, delta_text, request)
             s = self._session
+            s.tools_from(request)
             events, s.pending = s.pending, []
             events.extend(s.feed(delta_text, False))
             return to_delta(events)

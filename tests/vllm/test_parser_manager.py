@@ -115,3 +115,24 @@ def test_parse(tokenizer: Any, f: Fixture) -> None:
         "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in calls or []],
     }
     assert got == expected(f)
+
+
+TYPED = [f for f in FIXTURES if f.tools and f.options.get("start_in_reasoning", True)]
+
+
+@pytest.mark.parametrize("f", TYPED, ids=[f.name for f in TYPED])
+def test_parse_batch_path_takes_the_request_tools(tokenizer: Any, f: Fixture) -> None:
+    """vLLM 0.32's batch serving builds ``parser_cls(tokenizer, None)`` and hands the request to
+    ``parse``: a parser built without tools types the arguments by the request's (issue 8)."""
+    if reason := _unsupported(f):
+        pytest.skip(reason)
+    cls = parser_class(reasoning=reasoning_name(f))
+    request = make_request(f.tools)
+    parser = cls(tokenizer, None, chat_template_kwargs={})
+    reasoning, content, calls = parser.parse(f.input, request=request, enable_auto_tools=True)
+    got = {
+        "reasoning": reasoning,
+        "content": content,
+        "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in calls or []],
+    }
+    assert got == expected(f)
