@@ -8,7 +8,8 @@ into fuzz/corpus/<target>/:
   stream_vs_oneshot/<group>__<name>       the raw input (the target cuts it in 1..7-char pieces)
   stream_vs_oneshot/<group>__<name>.ctl   input + 0xFF + the options as a flag byte + a cut schedule
   schema_and_text/<group>__<name>[.ctl]   the fixture's tools as JSON + 0xFF + the above
-plus a few schema_and_text seeds with odd schemas ($ref cycles, nested unions, const).
+plus a few schema_and_text seeds with odd schemas ($ref cycles, nested unions, const), and
+tools_compile seeds: each fixture's tools, the hostile lists of issue 8, graph recipes.
 The input layouts are described at the top of each fuzz_targets/<target>.rs.
 """
 
@@ -75,6 +76,37 @@ def main():
         tools = json.dumps([{"name": "odd", "parameters": params}]).encode("utf-8")
         write("schema_and_text", f"odd_schema_{i}", tools + b"\xff" + ODD_TEXT.encode("utf-8"))
         count["schema_and_text"] += 1
+    # tools_compile: each fixture's tools as JSON, the hostile lists of issue 8, and graph recipes.
+    hostile = [
+        [
+            {
+                "name": "f",
+                "parameters": {"properties": {"x": {"anyOf": [{"$ref": "#/properties/x"}] * 3}}},
+            }
+        ],
+        [
+            {
+                "name": "g",
+                "parameters": {
+                    "$defs": {
+                        f"d{i}": {"anyOf": [{"$ref": f"#/$defs/d{i + 1}"}] * 4} for i in range(13)
+                    },
+                    "properties": {"y": {"$ref": "#/$defs/d0"}},
+                },
+            }
+        ],
+    ]
+    seen = set()
+    for path in fixtures:
+        tools = json.dumps(json.loads(path.read_text("utf-8")).get("tools", [])).encode("utf-8")
+        if tools not in seen:
+            seen.add(tools)
+            write("tools_compile", f"fixture_tools_{len(seen)}", tools)
+    for i, tools in enumerate(hostile):
+        write("tools_compile", f"hostile_{i}", json.dumps(tools).encode("utf-8"))
+    for i in range(8):
+        write("tools_compile", f"graph_{i}", bytes((i * 37 + k * 11) % 256 for k in range(200)))
+    count["tools_compile"] = len(seen) + len(hostile) + 8
     for target, n in count.items():
         print(f"{target}: {n} seeds in {HERE / 'corpus' / target}")
 
