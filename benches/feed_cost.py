@@ -33,16 +33,28 @@ def stream(deltas: list[str]) -> None:
     p.finish()
 
 
+def stream_with_snapshots(deltas: list[str]) -> None:
+    p = mp.StreamParser(tools=TOOLS)
+    for d in deltas:
+        p.feed(d)
+        p.message()
+    p.finish()
+
+
 def main() -> None:
     print("| workload | deltas | µs per delta |")
     print("|---|---:|---:|")
-    per: dict[int, float] = {}
-    for lines in (80, 320, 1280):
-        deltas = token_deltas(write_file_response(lines))
-        t = best(lambda d=deltas: stream(d), 20)  # type: ignore[misc]
-        per[lines] = t / len(deltas) * 1e6
-        print(f"| write_file, {lines} lines, token deltas | {len(deltas)} | {per[lines]:.3f} |")
-    print(f"\n1,280 vs 80 lines, cost per delta: {per[1280] / per[80]:.2f}x\n")
+    per: dict[tuple[str, int], float] = {}
+    for label, run in (("", stream), (" + message() after each", stream_with_snapshots)):
+        for lines in (80, 320, 1280):
+            deltas = token_deltas(write_file_response(lines))
+            t = best(lambda d=deltas, r=run: r(d), 20)  # type: ignore[misc]
+            us = per[label, lines] = t / len(deltas) * 1e6
+            print(f"| write_file, {lines} lines, token deltas{label} | {len(deltas)} | {us:.3f} |")
+    for label in ("", " + message() after each"):
+        ratio = per[label, 1280] / per[label, 80]
+        print(f"\n1,280 vs 80 lines, cost per delta{label}: {ratio:.2f}x")
+    print()
     print("| one-shot parse | MB/s |")
     print("|---|---:|")
     for name, text in (

@@ -167,13 +167,13 @@ struct Trim {
     held: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Call {
     /// `None` for a malformed invoke whose content is skipped.
     live: Option<LiveCall>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct LiveCall {
     index: usize,
     /// The tool's schema, when the request declared it.
@@ -312,10 +312,11 @@ impl StreamParser {
         Ok(std::mem::take(&mut self.out))
     }
 
-    /// The events [`StreamParser::finish`] would return if the response ended now, leaving this
-    /// parser as it is (SPEC §5 snapshots): held text flushed, an open call closed with
-    /// `incomplete` and arguments that are valid JSON. Empty once finished.
-    pub fn preview_finish(&self) -> Vec<Event> {
+    /// What [`StreamParser::finish`] would add if the response ended now, leaving this parser as
+    /// it is (SPEC §5 snapshots): held text flushed, and the open call's `ToolCallEnd` — whose
+    /// `arguments` hold only the text finishing appends to the arguments streamed so far (the
+    /// rest of the value, `}`), so a preview costs O(held text), not O(call). Empty once finished.
+    pub(crate) fn preview_finish(&self) -> Vec<Event> {
         if self.finished {
             return Vec::new();
         }
@@ -331,7 +332,14 @@ impl StreamParser {
             inline_open: self.inline_open.clone(),
             run_started: self.run_started,
             run_held: self.run_held.clone(),
-            call: self.call.clone(),
+            call: self.call.as_ref().map(|c| Call {
+                live: c.live.as_ref().map(|l| LiveCall {
+                    index: l.index,
+                    tool: l.tool.clone(),
+                    arguments: String::new(),
+                    params: l.params,
+                }),
+            }),
             value: self.value.clone(),
             lookahead: self.lookahead.clone(),
             lookahead_ws: self.lookahead_ws.clone(),

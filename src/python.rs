@@ -5,7 +5,7 @@
 //! panic into an ordinary Python exception and retires the parser that hit it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -400,15 +400,105 @@ impl ToolCallEnd {
     }
 }
 
+/// An append-only value shared by a parser and its snapshots: a snapshot keeps a length and
+/// copies out its prefix only when read, so taking one costs O(new events) (SPEC §5).
+struct Log<T>(Arc<RwLock<T>>);
+
+impl<T: Default> Default for Log<T> {
+    fn default() -> Self {
+        Log(Arc::default())
+    }
+}
+
+impl<T> Clone for Log<T> {
+    fn clone(&self) -> Self {
+        Log(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Log<T> {
+    fn write(&self, f: impl FnOnce(&mut T)) {
+        // A poisoned lock means a panic while appending; the data is still an append-only prefix.
+        f(&mut self.0.write().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// A text: given whole, or a prefix of a [`Log`] plus a tail, made on first read.
+enum Text {
+    Whole(String),
+    Snapshot {
+        log: Log<String>,
+        len: usize,
+        tail: String,
+        made: OnceLock<String>,
+    },
+}
+
+impl Text {
+    fn snapshot(log: &Log<String>, tail: String) -> Text {
+        Text::Snapshot {
+            log: log.clone(),
+            len: log.read(String::len),
+            tail,
+            made: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &str {
+        match self {
+            Text::Whole(s) => s,
+            Text::Snapshot {
+                log,
+                len,
+                tail,
+                made,
+            } => made.get_or_init(|| {
+                log.read(|s| {
+                    let mut out = String::with_capacity(len + tail.len());
+                    out.push_str(&s[..*len]);
+                    out.push_str(tail);
+                    out
+                })
+            }),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Text::Whole(s) => s.is_empty(),
+            Text::Snapshot { len, tail, .. } => *len == 0 && tail.is_empty(),
+        }
+    }
+}
+
 /// A complete tool call.
-#[pyclass(module = "minimax_parser", frozen, eq, get_all)]
-#[derive(Clone, PartialEq)]
+#[pyclass(module = "minimax_parser", frozen)]
 struct ToolCall {
+    #[pyo3(get)]
     index: usize,
+    #[pyo3(get)]
     id: String,
+    #[pyo3(get)]
     name: String,
-    arguments: String,
+    arguments: Text,
+    #[pyo3(get)]
     incomplete: bool,
+}
+
+impl PartialEq for ToolCall {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            self.index,
+            &self.id,
+            &self.name,
+            self.arguments.get(),
+            self.incomplete,
+        ) == (o.index, &o.id, &o.name, o.arguments.get(), o.incomplete)
+    }
 }
 
 #[pymethods]
@@ -420,9 +510,16 @@ impl ToolCall {
             index,
             id,
             name,
-            arguments,
+            arguments: Text::Whole(arguments),
             incomplete,
         }
+    }
+    #[getter]
+    fn arguments(&self) -> &str {
+        self.arguments.get()
+    }
+    fn __eq__(&self, other: PyRef<'_, ToolCall>) -> bool {
+        *self == *other
     }
     /// `{"id", "type": "function", "function": {"name", "arguments"}}`.
     fn to_openai<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -430,7 +527,7 @@ impl ToolCall {
             py,
             &[
                 ("name", any(py, &self.name)?),
-                ("arguments", any(py, &self.arguments)?),
+                ("arguments", any(py, self.arguments.get())?),
             ],
         )?;
         dict(
@@ -448,19 +545,67 @@ impl ToolCall {
             self.index,
             self.id,
             self.name,
-            self.arguments,
+            self.arguments.get(),
             if self.incomplete { "True" } else { "False" }
         )
     }
 }
 
-/// The parsed assistant message. Its texts and calls are Python objects made once, so reading
-/// an attribute twice gives the same object and a snapshot shares what did not change.
+/// A message text, made into a Python string once.
+struct PyText {
+    text: Text,
+    made: OnceLock<Py<PyString>>,
+}
+
+impl PyText {
+    fn new(text: Text) -> Option<Arc<PyText>> {
+        (!text.is_empty()).then(|| {
+            Arc::new(PyText {
+                text,
+                made: OnceLock::new(),
+            })
+        })
+    }
+
+    fn get(&self, py: Python<'_>) -> Py<PyString> {
+        self.made
+            .get_or_init(|| PyString::new(py, self.text.get()).unbind())
+            .clone_ref(py)
+    }
+}
+
+/// The calls of a message: the first `ended` of a shared log, then maybe one more.
+struct Calls {
+    log: Log<Vec<Py<ToolCall>>>,
+    ended: usize,
+    open: Option<Py<ToolCall>>,
+}
+
+impl Calls {
+    fn whole(calls: Vec<Py<ToolCall>>) -> Calls {
+        Calls {
+            ended: calls.len(),
+            log: Log(Arc::new(RwLock::new(calls))),
+            open: None,
+        }
+    }
+
+    fn list(&self, py: Python<'_>) -> Vec<Py<ToolCall>> {
+        let mut out: Vec<Py<ToolCall>> = self
+            .log
+            .read(|v| v[..self.ended].iter().map(|c| c.clone_ref(py)).collect());
+        out.extend(self.open.as_ref().map(|c| c.clone_ref(py)));
+        out
+    }
+}
+
+/// The parsed assistant message. What a snapshot shares with the parser is read on first access,
+/// and each attribute gives the same object every time.
 #[pyclass(module = "minimax_parser", frozen)]
 struct Message {
-    reasoning: Option<Py<PyString>>,
-    content: Option<Py<PyString>>,
-    tool_calls: Vec<Py<ToolCall>>,
+    reasoning: Option<Arc<PyText>>,
+    content: Option<Arc<PyText>>,
+    calls: Calls,
 }
 
 #[pymethods]
@@ -468,42 +613,35 @@ impl Message {
     #[new]
     #[pyo3(signature = (reasoning=None, content=None, tool_calls=Vec::new()))]
     fn new(
-        reasoning: Option<Py<PyString>>,
-        content: Option<Py<PyString>>,
+        reasoning: Option<String>,
+        content: Option<String>,
         tool_calls: Vec<Py<ToolCall>>,
     ) -> Self {
         Message {
-            reasoning,
-            content,
-            tool_calls,
+            reasoning: reasoning.and_then(|s| PyText::new(Text::Whole(s))),
+            content: content.and_then(|s| PyText::new(Text::Whole(s))),
+            calls: Calls::whole(tool_calls),
         }
     }
     #[getter]
     fn reasoning(&self, py: Python<'_>) -> Option<Py<PyString>> {
-        self.reasoning.as_ref().map(|s| s.clone_ref(py))
+        self.reasoning.as_ref().map(|t| t.get(py))
     }
     #[getter]
     fn content(&self, py: Python<'_>) -> Option<Py<PyString>> {
-        self.content.as_ref().map(|s| s.clone_ref(py))
+        self.content.as_ref().map(|t| t.get(py))
     }
     #[getter]
     fn tool_calls(&self, py: Python<'_>) -> Vec<Py<ToolCall>> {
-        self.tool_calls.iter().map(|c| c.clone_ref(py)).collect()
+        self.calls.list(py)
     }
-    fn __eq__(&self, py: Python<'_>, other: PyRef<'_, Message>) -> PyResult<bool> {
-        let same = |a: &Option<Py<PyString>>, b: &Option<Py<PyString>>| match (a, b) {
-            (None, None) => Ok(true),
-            (Some(a), Some(b)) => a.bind(py).as_any().eq(b.bind(py)),
-            _ => Ok(false),
-        };
-        Ok(same(&self.reasoning, &other.reasoning)?
-            && same(&self.content, &other.content)?
-            && self.tool_calls.len() == other.tool_calls.len()
-            && self
-                .tool_calls
-                .iter()
-                .zip(&other.tool_calls)
-                .all(|(a, b)| a.get() == b.get()))
+    fn __eq__(&self, py: Python<'_>, other: PyRef<'_, Message>) -> bool {
+        let text = |t: &Option<Arc<PyText>>| t.as_ref().map(|t| t.text.get().to_owned());
+        let (mine, theirs) = (self.calls.list(py), other.calls.list(py));
+        text(&self.reasoning) == text(&other.reasoning)
+            && text(&self.content) == text(&other.content)
+            && mine.len() == theirs.len()
+            && mine.iter().zip(&theirs).all(|(a, b)| a.get() == b.get())
     }
     /// The OpenAI assistant message dict; `tool_calls` only when there are calls.
     fn to_openai<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -515,34 +653,34 @@ impl Message {
                 ("reasoning_content", any(py, self.reasoning(py))?),
             ],
         )?;
-        if !self.tool_calls.is_empty() {
-            let calls = PyList::empty(py);
-            for c in &self.tool_calls {
-                calls.append(c.get().to_openai(py)?)?;
+        let calls = self.calls.list(py);
+        if !calls.is_empty() {
+            let list = PyList::empty(py);
+            for c in &calls {
+                list.append(c.get().to_openai(py)?)?;
             }
-            d.set_item("tool_calls", calls)?;
+            d.set_item("tool_calls", list)?;
         }
         Ok(d)
     }
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let text = |s: &Option<Py<PyString>>| -> PyResult<String> {
-            Ok(match s {
-                Some(s) => format!("{:?}", s.bind(py).to_str()?),
-                None => "None".to_string(),
-            })
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let text = |t: &Option<Arc<PyText>>| {
+            t.as_ref()
+                .map_or_else(|| "None".to_string(), |t| format!("{:?}", t.text.get()))
         };
-        let calls: Vec<String> = self.tool_calls.iter().map(|c| c.get().__repr__()).collect();
-        Ok(format!(
+        let calls: Vec<String> = self
+            .calls
+            .list(py)
+            .iter()
+            .map(|c| c.get().__repr__())
+            .collect();
+        format!(
             "Message(reasoning={}, content={}, tool_calls=[{}])",
-            text(&self.reasoning)?,
-            text(&self.content)?,
+            text(&self.reasoning),
+            text(&self.content),
             calls.join(", ")
-        ))
+        )
     }
-}
-
-fn py_text(py: Python<'_>, s: Option<String>) -> Option<Py<PyString>> {
-    s.map(|s| PyString::new(py, &s).unbind())
 }
 
 fn event_to_py(py: Python<'_>, e: Event) -> PyResult<Py<PyAny>> {
@@ -591,7 +729,7 @@ impl ToolCall {
             index: c.index,
             id,
             name: c.name,
-            arguments: c.arguments,
+            arguments: Text::Whole(c.arguments),
             incomplete: c.incomplete,
         }
     }
@@ -636,11 +774,7 @@ fn parse(
         let id = ids.assign(py, c.index, std::mem::take(&mut c.id))?;
         tool_calls.push(Py::new(py, ToolCall::from_core(c, id))?);
     }
-    Ok(Message {
-        reasoning: py_text(py, msg.reasoning),
-        content: py_text(py, msg.content),
-        tool_calls,
-    })
+    Ok(Message::new(msg.reasoning, msg.content, tool_calls))
 }
 
 /// The streaming parser for one response.
@@ -655,123 +789,107 @@ struct PyStreamParser {
     so_far: SoFar,
 }
 
-/// What the events so far add up to, for `message()`: texts, ended calls, the open call's
-/// header. Deltas are not copied: the open call's arguments come from the core when asked.
+/// What the events so far add up to, for `message()`: append-only logs that snapshots share.
 #[derive(Default)]
 struct SoFar {
-    reasoning: Text,
-    content: Text,
-    calls: Vec<Py<ToolCall>>,
-    open: Option<(usize, String, String)>,
-    /// The last snapshot, while no event has arrived since.
+    reasoning: Log<String>,
+    content: Log<String>,
+    calls: Log<Vec<Py<ToolCall>>>,
+    /// The open call: index, id, name, and its arguments so far.
+    open: Option<(usize, String, String, Log<String>)>,
+    /// The last snapshot, while nothing was fed since.
     last: Option<Py<Message>>,
-}
-
-/// A text channel and the Python string last made of it.
-#[derive(Default)]
-struct Text {
-    text: String,
-    made: Option<Py<PyString>>,
-}
-
-impl Text {
-    fn push(&mut self, t: &str) {
-        self.text.push_str(t);
-        self.made = None;
-    }
-
-    /// The text with `tail` appended, as a Python string; without a tail, made once and reused.
-    fn snapshot(&mut self, py: Python<'_>, tail: &str) -> Option<Py<PyString>> {
-        if !tail.is_empty() {
-            let mut s = String::with_capacity(self.text.len() + tail.len());
-            s.push_str(&self.text);
-            s.push_str(tail);
-            return Some(PyString::new(py, &s).unbind());
-        }
-        if self.text.is_empty() {
-            return None;
-        }
-        let made = self
-            .made
-            .get_or_insert_with(|| PyString::new(py, &self.text).unbind());
-        Some(made.clone_ref(py))
-    }
+    /// The texts of the last snapshot, reused while their channel has no new text.
+    last_reasoning: Option<Arc<PyText>>,
+    last_content: Option<Arc<PyText>>,
 }
 
 impl SoFar {
     fn push(&mut self, py: Python<'_>, e: &Event) -> PyResult<()> {
-        self.last = None;
         match e {
-            Event::Reasoning(t) => self.reasoning.push(t),
-            Event::Content(t) => self.content.push(t),
-            Event::ToolCallStart { index, id, name } => {
-                self.open = Some((*index, id.clone(), name.clone()));
+            Event::Reasoning(t) => {
+                self.reasoning.write(|s| s.push_str(t));
+                self.last_reasoning = None;
             }
-            Event::ToolCallDelta { .. } => {}
+            Event::Content(t) => {
+                self.content.write(|s| s.push_str(t));
+                self.last_content = None;
+            }
+            Event::ToolCallStart { index, id, name } => {
+                self.open = Some((*index, id.clone(), name.clone(), Log::default()));
+            }
+            Event::ToolCallDelta { arguments, .. } => {
+                if let Some((.., log)) = &self.open {
+                    log.write(|s| s.push_str(arguments));
+                }
+            }
             Event::ToolCallEnd {
                 index,
                 arguments,
                 incomplete,
             } => {
-                if let Some((open, id, name)) = self.open.take() {
-                    debug_assert_eq!(open, *index);
+                if let Some((_, id, name, _)) = self.open.take() {
                     let call = ToolCall {
                         index: *index,
                         id,
                         name,
-                        arguments: arguments.clone(),
+                        arguments: Text::Whole(arguments.clone()),
                         incomplete: *incomplete,
                     };
-                    self.calls.push(Py::new(py, call)?);
+                    let call = Py::new(py, call)?;
+                    self.calls.write(|v| v.push(call));
                 }
             }
         }
         Ok(())
     }
 
-    /// The message so far plus `tail`, the events finishing now would add.
+    /// The message so far plus `tail`, what finishing now would add (`preview_finish`).
     fn snapshot(&mut self, py: Python<'_>, tail: Vec<Event>) -> PyResult<Py<Message>> {
-        if tail.is_empty() {
-            if let Some(last) = &self.last {
-                return Ok(last.clone_ref(py));
-            }
-        }
-        let (mut reasoning, mut content) = (String::new(), String::new());
-        let mut calls: Vec<Py<ToolCall>> = self.calls.iter().map(|c| c.clone_ref(py)).collect();
-        for e in &tail {
+        let (mut reasoning, mut content, mut open) = (String::new(), String::new(), None);
+        for e in tail {
             match e {
-                Event::Reasoning(t) => reasoning.push_str(t),
-                Event::Content(t) => content.push_str(t),
+                Event::Reasoning(t) => reasoning.push_str(&t),
+                Event::Content(t) => content.push_str(&t),
                 Event::ToolCallEnd {
                     index,
                     arguments,
                     incomplete,
                 } => {
-                    if let Some((_, id, name)) = &self.open {
+                    if let Some((_, id, name, log)) = &self.open {
                         let call = ToolCall {
-                            index: *index,
+                            index,
                             id: id.clone(),
                             name: name.clone(),
-                            arguments: arguments.clone(),
-                            incomplete: *incomplete,
+                            arguments: Text::snapshot(log, arguments),
+                            incomplete,
                         };
-                        calls.push(Py::new(py, call)?);
+                        open = Some(Py::new(py, call)?);
                     }
                 }
                 Event::ToolCallStart { .. } | Event::ToolCallDelta { .. } => {}
             }
         }
-        let message = Py::new(
-            py,
-            Message {
-                reasoning: self.reasoning.snapshot(py, &reasoning),
-                content: self.content.snapshot(py, &content),
-                tool_calls: calls,
+        let text = |log: &Log<String>, last: &mut Option<Arc<PyText>>, tail: String| {
+            if !tail.is_empty() {
+                return PyText::new(Text::snapshot(log, tail));
+            }
+            if last.is_none() {
+                *last = PyText::new(Text::snapshot(log, tail));
+            }
+            last.clone()
+        };
+        let message = Message {
+            reasoning: text(&self.reasoning, &mut self.last_reasoning, reasoning),
+            content: text(&self.content, &mut self.last_content, content),
+            calls: Calls {
+                ended: self.calls.read(Vec::len),
+                log: self.calls.clone(),
+                open,
             },
-        )?;
-        if tail.is_empty() {
-            self.last = Some(message.clone_ref(py));
-        }
+        };
+        let message = Py::new(py, message)?;
+        self.last = Some(message.clone_ref(py));
         Ok(message)
     }
 }
@@ -839,6 +957,9 @@ impl PyStreamParser {
     /// The message so far: exactly what `finish()` would give if the response ended now (an
     /// open call `incomplete`, with valid JSON arguments). Taking it changes nothing.
     fn message(&mut self, py: Python<'_>) -> PyResult<Py<Message>> {
+        if let Some(last) = &self.so_far.last {
+            return Ok(last.clone_ref(py));
+        }
         let tail = match &self.inner {
             Some(p) => guard(|| Ok(p.preview_finish()))?,
             None => Vec::new(),
@@ -857,6 +978,7 @@ impl PyStreamParser {
         py: Python<'py>,
         f: impl FnOnce(&mut StreamParser) -> Result<Vec<Event>, crate::Error>,
     ) -> PyResult<Bound<'py, PyList>> {
+        self.so_far.last = None;
         let Some(parser) = self.inner.as_mut() else {
             return Err(PyRuntimeError::new_err(format!(
                 "this StreamParser was retired after {} and cannot be used; \
@@ -871,9 +993,10 @@ impl PyStreamParser {
                 return Err(panic_error(payload));
             }
         };
-        let list = PyList::empty(py);
-        for mut e in events {
-            if let Event::ToolCallStart { index, id, .. } = &mut e {
+        let mut events = events;
+        // Ids first: if the caller's generator fails, nothing of this feed has been recorded.
+        for e in &mut events {
+            if let Event::ToolCallStart { index, id, .. } = e {
                 match self.ids.assign(py, *index, std::mem::take(id)) {
                     Ok(assigned) => *id = assigned,
                     Err(err) => {
@@ -889,6 +1012,9 @@ impl PyStreamParser {
                     }
                 }
             }
+        }
+        let list = PyList::empty(py);
+        for e in events {
             self.so_far.push(py, &e)?;
             list.append(event_to_py(py, e)?)?;
         }

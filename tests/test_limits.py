@@ -283,5 +283,6 @@ def test_snapshot_after_a_retired_parser_keeps_what_was_delivered() -> None:
     p = mp.StreamParser(start_in_reasoning=False, id_generator=failing_after(1))
     p.feed("Hello ")
     with pytest.raises(RuntimeError):
-        p.feed(CALLS)
+        p.feed("world" + CALLS)
+    # " world" came in the feed that failed: it was never delivered, so it is not in the message.
     assert p.message().content == "Hello"
