@@ -4,6 +4,7 @@
 //! conversion of core events into small frozen Python objects, and a guard that turns a Rust
 //! panic into an ordinary Python exception and retires the parser that hit it.
 
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
@@ -735,6 +736,44 @@ impl ToolCall {
     }
 }
 
+/// The model's text argument: a `str`, else a `TypeError` that says what was passed.
+fn text_arg<'a, 'py>(obj: &'a Bound<'py, PyAny>, what: &str) -> PyResult<&'a Bound<'py, PyString>> {
+    obj.cast::<PyString>().map_err(|_| {
+        let got = obj.get_type().name().map(|n| n.to_string());
+        PyTypeError::new_err(format!(
+            "{what}, got {}; decode bytes first",
+            got.unwrap_or_default()
+        ))
+    })
+}
+
+/// The text of a `str`; lone surrogates (not Unicode, e.g. from `errors="surrogateescape"`)
+/// become U+FFFD, since model output never raises.
+trait ToText {
+    fn to_text(&self) -> Cow<'_, str>;
+}
+
+impl ToText for Bound<'_, PyString> {
+    fn to_text(&self) -> Cow<'_, str> {
+        if let Ok(s) = self.to_str() {
+            return Cow::Borrowed(s);
+        }
+        // One U+FFFD per code point that is not a scalar value, so any split of the text gives
+        // the same characters (UTF-16 would pair adjacent surrogates, UTF-8 gives three each).
+        let units = self
+            .call_method1("encode", ("utf-32-le", "surrogatepass"))
+            .and_then(|b| b.extract::<Vec<u8>>());
+        Cow::Owned(match units {
+            Ok(bytes) => bytes
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .map(|u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect(),
+            Err(_) => self.to_string_lossy().into_owned(),
+        })
+    }
+}
+
 /// Parses a complete response.
 #[pyfunction]
 #[pyo3(signature = (text, *, tools=None, reasoning="separate", start_in_reasoning=true,
@@ -748,16 +787,8 @@ fn parse(
     tool_calls_in_reasoning: &str,
     id_generator: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Message> {
-    let text = text.cast::<PyString>().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "text must be a str, got {}; decode bytes first",
-            text.get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ))
-    })?;
-    let text = text.to_str()?;
+    let text = text_arg(text, "text must be a str")?;
+    let text = text.to_text();
     let opts = make_options(
         py,
         tools,
@@ -768,7 +799,7 @@ fn parse(
     let mut ids = IdMap {
         generator: check_id_generator(id_generator)?,
     };
-    let msg = py.detach(|| guard(|| Ok(crate::parse(text, opts))))?;
+    let msg = py.detach(|| guard(|| Ok(crate::parse(&text, opts))))?;
     let mut tool_calls = Vec::with_capacity(msg.tool_calls.len());
     for mut c in msg.tool_calls {
         let id = ids.assign(py, c.index, std::mem::take(&mut c.id))?;
@@ -930,17 +961,9 @@ impl PyStreamParser {
         py: Python<'py>,
         text: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let text = text.cast::<PyString>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "feed() takes a str, got {}; decode bytes first",
-                text.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
-            ))
-        })?;
-        let text = text.to_str()?;
-        self.run(py, |p| p.feed(text))
+        let text = text_arg(text, "feed() takes a str")?;
+        let text = text.to_text();
+        self.run(py, |p| p.feed(&text))
     }
 
     /// Ends the response and returns the last events; feeding afterwards raises.

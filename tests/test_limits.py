@@ -286,3 +286,19 @@ def test_snapshot_after_a_retired_parser_keeps_what_was_delivered() -> None:
         p.feed("world" + CALLS)
     # " world" came in the feed that failed: it was never delivered, so it is not in the message.
     assert p.message().content == "Hello"
+
+
+# ---------------------------------------------------------------- text that is not Unicode
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    """A `str` may hold lone surrogates (``errors="surrogateescape"``); model output never raises,
+    so they read as U+FFFD, the same one-shot and streamed."""
+    text = "Bad \udcff byte.</think>Answer \ud83d."
+    msg = mp.parse(text)
+    assert (msg.reasoning, msg.content) == ("Bad \ufffd byte.", "Answer \ufffd.")
+    p = mp.StreamParser()
+    for ch in text:
+        p.feed(ch)
+    p.finish()
+    assert p.message() == msg
