@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +114,119 @@ def test_tokenize_is_lossless_and_keeps_special_tokens_whole() -> None:
     tokens = tokenize(text)
     assert "".join(tokens) == text
     assert "</think>" in tokens and "<minimax:tool_call>" in tokens
+
+
+# -- usage errors: one line on stderr, status 2, never a traceback ---------------------------------
+
+
+def run_bytes(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "minimax_parser", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def usage_error(r: subprocess.CompletedProcess[bytes]) -> str:
+    """The one error line of a run that failed as a usage error."""
+    stderr = r.stderr.decode("utf-8")
+    assert r.returncode == 2, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("minimax-parser: error: ")
+    assert len(lines[0]) < 500
+    return lines[0]
+
+
+def _deep_schema(levels: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"a": schema}}
+    return schema
+
+
+BAD_TOOLS: dict[str, tuple[bytes, str]] = {
+    "nested_100k_levels": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    "object_nested_100k_levels": (b'{"a": ' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
+    "schema_too_deep_for_the_parser": (
+        json.dumps([{"name": "f", "parameters": _deep_schema(200)}]).encode(),
+        "invalid tools",
+    ),
+    "tool_without_a_name": (b'[{"type": "function", "function": {}}]', "invalid tools"),
+    "tools_not_dicts": (b"[1, 2]", "invalid tools"),
+    "not_json": (b"{not json", "not valid JSON"),
+    "not_utf8": (b'[{"name": "f\xff"}]', "not UTF-8"),
+    "no_tools_list": (b'{"not": "tools"}', "list of tools"),
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["message", "stream"])
+@pytest.mark.parametrize(("content", "message"), BAD_TOOLS.values(), ids=BAD_TOOLS.keys())
+def test_bad_tools_file_is_one_clear_line(
+    tmp_path: Path, content: bytes, message: str, stream: bool
+) -> None:
+    path = tmp_path / "tools.json"
+    path.write_bytes(content)
+    r = run_bytes("parse", "-", "--tools", str(path), *(["--stream"] if stream else []), stdin=b"x")
+    line = usage_error(r)
+    assert str(path) in line and message in line
+    assert r.stdout == b"", "nothing is printed before the error"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "99999"], "--port must be between 0 and 65535"),
+        (["--port", "-1"], "--port must be between 0 and 65535"),
+        (["--max-connections", "0"], "--max-connections"),
+        (["--max-body-bytes", "-5"], "--max-body-bytes"),
+        (["--timeout", "0"], "timeout"),
+        (["--timeout", "inf"], "timeout"),
+    ],
+)
+def test_bad_proxy_settings_are_one_clear_line(args: list[str], message: str) -> None:
+    r = run_bytes("proxy", "--upstream", "http://127.0.0.1:1/v1", *args)
+    assert message in usage_error(r)
+
+
+def test_proxy_port_in_use_is_one_clear_line() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        r = run_bytes("proxy", "--upstream", "http://127.0.0.1:1/v1", "--port", str(port))
+    assert "address" in usage_error(r).lower()
+
+
+# -- input that is not UTF-8: U+FFFD, like any other model output ----------------------------------
+
+NOT_UTF8 = b"Thinking \xff\xfe.</think>Hello \xed\xa0\x80 world \xc3"
+
+
+@pytest.mark.parametrize("source", ["stdin", "file"])
+@pytest.mark.parametrize("chunk", [None, "1", "3"])
+def test_invalid_utf8_input_is_replaced_not_an_error(
+    tmp_path: Path, source: str, chunk: str | None
+) -> None:
+    want = as_expected(mp.parse(NOT_UTF8.decode("utf-8", errors="replace")))
+    assert "\ufffd" in want["reasoning"] and "\ufffd" in want["content"]
+    path = tmp_path / "out.txt"
+    path.write_bytes(NOT_UTF8)
+    file = "-" if source == "stdin" else str(path)
+    r = run_bytes("parse", file, stdin=NOT_UTF8)
+    assert r.returncode == 0, r.stderr
+    msg = json.loads(r.stdout.decode("utf-8"))
+    assert (msg["reasoning_content"], msg["content"]) == (want["reasoning"], want["content"])
+
+    stream = ["--stream"] + (["--chunk-size", chunk] if chunk else [])
+    r = run_bytes("parse", file, *stream, stdin=NOT_UTF8)
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    reasoning = content = ""
+    for line in r.stdout.decode("utf-8").splitlines():
+        d = json.loads(line)
+        reasoning += d.get("reasoning_content", "")
+        content += d.get("content", "")
+    assert (reasoning, content) == (want["reasoning"], want["content"])

@@ -36,16 +36,48 @@ def _chunks(text: str, size: int) -> Iterator[str]:
         yield text[i : i + size]
 
 
+class UsageError(ValueError):
+    """A bad argument or input file: reported as one line on stderr, exit status 2."""
+
+
+def _read_text(path: str) -> str:
+    """The raw model output in ``path`` (``-``: standard input). Model output never fails to
+    parse, so bytes that are not UTF-8 become U+FFFD instead of an error."""
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+    return data.decode("utf-8", errors="replace")
+
+
 def _load_tools(path: str | None) -> list[dict[str, Any]] | None:
     if path is None:
         return None
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: nested too deeply to be a tools list") from None
+    except ValueError as e:
+        raise UsageError(f"{path}: not valid JSON: {e}") from None
     if isinstance(data, dict) and "tools" in data:
         data = data["tools"]
     if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a JSON list of tools or an object with a 'tools' list")
+        raise UsageError(f"{path}: expected a JSON list of tools or an object with a 'tools' list")
     return data
+
+
+def _check_tools(path: str | None, tools: list[dict[str, Any]] | None) -> None:
+    """Fails early, as a usage error, on tools the parser refuses (a tool without a name, a
+    schema nested too deeply, ...)."""
+    try:
+        StreamParser(tools=tools)
+    except (ValueError, TypeError, RecursionError) as e:
+        raise UsageError(f"{path}: invalid tools: {e}") from None
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -61,12 +93,11 @@ def _dump(obj: object) -> str:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    if args.file == "-":
-        text = sys.stdin.read()
-    else:
-        with open(args.file, encoding="utf-8") as f:
-            text = f.read()
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise UsageError("--chunk-size must be at least 1")
     tools = _load_tools(args.tools)
+    _check_tools(args.tools, tools)
+    text = _read_text(args.file)
     if not args.stream:
         print(
             json.dumps(
@@ -74,8 +105,6 @@ def _cmd_parse(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise ValueError("--chunk-size must be at least 1")
     parser = StreamParser(tools=tools, **_options(args))
     pieces = tokenize(text) if args.chunk_size is None else _chunks(text, args.chunk_size)
     for piece in pieces:
@@ -127,10 +156,17 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        proxy.run(args.upstream, args.host, args.port, args.timeout, **_options(args))
+        proxy.run(
+            args.upstream,
+            args.host,
+            args.port,
+            args.timeout,
+            max_connections=args.max_connections,
+            max_body_bytes=args.max_body_bytes,
+            **_options(args),
+        )
     except ImportError as e:
-        print(f"minimax-parser: error: {e}", file=sys.stderr)
-        return 2
+        raise UsageError(str(e)) from None
     return 0
 
 
@@ -154,6 +190,8 @@ def _add_parser_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``minimax-parser`` command."""
+    from . import proxy as proxy_defaults  # its defaults; aiohttp is imported only to serve
+
     ap = argparse.ArgumentParser(
         prog="minimax-parser",
         description="Parse raw MiniMax-M2 output into OpenAI reasoning_content, content and "
@@ -188,9 +226,26 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--timeout",
         type=float,
-        default=600.0,
+        default=proxy_defaults.DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help="total time allowed per upstream request (default 600)",
+        help="total time allowed per upstream request, from when it is sent; also the longest "
+        f"wait for a free upstream connection (default {proxy_defaults.DEFAULT_TIMEOUT:g})",
+    )
+    x.add_argument(
+        "--max-connections",
+        type=int,
+        default=proxy_defaults.DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="upstream requests in flight at once; more wait for a free one "
+        f"(default {proxy_defaults.DEFAULT_MAX_CONNECTIONS})",
+    )
+    x.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=proxy_defaults.DEFAULT_MAX_BODY_BYTES,
+        metavar="N",
+        help="largest request body accepted, 413 beyond "
+        f"(default {proxy_defaults.DEFAULT_MAX_BODY_BYTES}, 32 MiB)",
     )
     _add_parser_options(x)
     x.set_defaults(func=_cmd_proxy)
@@ -216,7 +271,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.func(args)
-    except (OSError, ValueError, TypeError) as e:
-        print(f"minimax-parser: error: {e}", file=sys.stderr)
+    except (OSError, ValueError, TypeError, RecursionError) as e:
+        print(f"minimax-parser: error: {_one_line(str(e) or type(e).__name__)}", file=sys.stderr)
         return 2
     return status
+
+
+def _one_line(message: str, limit: int = 400) -> str:
+    """``message`` on one line, its middle elided beyond ``limit`` characters (the parser names
+    the path of a bad schema node, which can be long)."""
+    message = " ".join(message.split())
+    if len(message) <= limit:
+        return message
+    half = (limit - 1) // 2
+    return message[:half] + "…" + message[-half:]

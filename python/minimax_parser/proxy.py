@@ -1,48 +1,127 @@
 """An OpenAI-compatible proxy in front of a server that passes MiniMax-M2 markup through in
 ``content`` (``minimax-parser proxy --upstream URL``).
 
-``POST /v1/chat/completions`` is forwarded to ``{upstream}/chat/completions`` with the client's
-body (unchanged) and ``Authorization`` header; the answer comes back parsed by
-:class:`~minimax_parser.openai_stream.StreamRewriter` (server-sent events) or
-:func:`~minimax_parser.openai_stream.wrap_completion` (one JSON ``chat.completion``), typed by the
-request's ``tools``. ``GET /v1/models`` is passed through. Point any OpenAI client's base URL at it.
+Routes (nothing else reaches the upstream; every other path is a 404 JSON error):
 
-Failures, as a client sees them:
+* ``POST /v1/chat/completions`` is forwarded to ``{upstream}/chat/completions`` with the client's
+  body (unchanged, once it passed the checks below) and ``Authorization`` header; the answer comes
+  back parsed by :class:`~minimax_parser.openai_stream.StreamRewriter` (server-sent events) or
+  :func:`~minimax_parser.openai_stream.wrap_completion` (one JSON ``chat.completion``), typed by
+  the request's ``tools``. ``tool_choice="none"`` drops the parsed calls (the markup does not leak
+  into ``content``), as the vLLM plugin does; ``"required"`` and named choices are forwarded for
+  the upstream to enforce and parsed like ``"auto"``.
+* ``GET /v1/models`` and ``GET /v1/models/{id}`` are passed through; each segment of ``{id}`` is
+  decoded, checked (no ``.``/``..``, no encoded ``/`` or ``\\``, no control characters) and
+  re-encoded under the upstream base.
+* ``GET /health``: 200 when the upstream answers ``GET {upstream}/models`` within
+  :data:`HEALTH_TIMEOUT` seconds with a status below 500, else 503.
+* ``GET /metrics``: Prometheus text exposition (:mod:`minimax_parser.metrics`).
 
+Failures, as a client sees them (every error the proxy makes is
+``{"error": {"message": ..., "type": ...}}``, and the same ``type`` is the ``kind`` label of
+``minimax_proxy_errors_total``, except ``invalid_request_error``, counted as ``bad_request``):
+
+* a request that is not a JSON object with a ``messages`` list, has wrong-typed ``tools``,
+  ``stream`` or ``tool_choice``, or tools the parser rejects: 400 ``invalid_request_error`` (the
+  checks are in :mod:`minimax_parser.proxy_checks`);
+* another path: 404 ``not_found``; another method: 405 ``method_not_allowed``;
+* a body over ``max_body_bytes``: 413 ``request_too_large``;
+* all ``max_connections`` upstream slots busy for ``timeout`` seconds: 503 ``upstream_busy``
+  (waiting for a slot does not count against the upstream's ``timeout``);
 * upstream answers non-2xx: the same status, body and content type;
-* upstream unreachable: 502, ``{"error": {"type": "upstream_unreachable", ...}}``;
-* upstream slower than ``timeout`` (total per request): 504 ``upstream_timeout`` before the
-  response started, an SSE ``data: {"error": {...}}`` event and the end of the stream after;
-* an upstream chunk that is not a JSON object: an SSE error event
-  (``upstream_malformed_chunk``), then the stream goes on with the next chunk;
+* upstream unreachable: 502 ``upstream_unreachable``;
+* upstream slower than ``timeout`` (total per upstream request, from the moment it is sent): 504
+  ``upstream_timeout`` before the response started, an SSE ``data: {"error": {...}}`` event and the
+  end of the stream after;
+* a non-streamed upstream body that is not a well-formed ``chat.completion``: 502
+  ``upstream_malformed_response``;
+* an upstream SSE event that is not a well-formed ``chat.completion.chunk`` (not UTF-8, not JSON,
+  NaN/Infinity, too deeply nested, a field of the wrong type): an SSE error event
+  (``upstream_malformed_chunk``), then the stream goes on with the next event; the upstream
+  connection failing mid-stream: an ``upstream_error`` event and the end of the stream;
 * the client disconnects: the upstream response is closed, nothing more is read from it.
 
-Each request is logged as one line on the ``minimax_parser.proxy`` logger (INFO). aiohttp is
-imported only when a proxy is built: ``pip install 'minimax-parser[proxy]'``.
+Each API request is logged as one line on the ``minimax_parser.proxy`` logger (INFO; ``/health``
+and ``/metrics`` at DEBUG). aiohttp is imported only when a proxy is built:
+``pip install 'minimax-parser[proxy]'``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
+import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from .openai_stream import StreamRewriter, wrap_completion
+from .metrics import CONTENT_TYPE, Registry
+from .openai_stream import StreamRewriter, _carries, wrap_completion
+from .proxy_checks import (
+    MAX_JSON_DEPTH,
+    BadRequest,
+    ChatRequest,
+    Malformed,
+    NotFound,
+    chat_request,
+    check_document,
+    loads,
+    models_path,
+    shorten,
+    upstream_chunk,
+)
 
 if TYPE_CHECKING:
     import aiohttp
+    import yarl
     from aiohttp import web
 
-__all__ = ["make_app", "run"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_TIMEOUT",
+    "HEALTH_TIMEOUT",
+    "MAX_JSON_DEPTH",
+    "make_app",
+    "run",
+]
 
 logger = logging.getLogger("minimax_parser.proxy")
 
-#: Largest request body accepted (agent conversations with long histories are big).
-MAX_REQUEST_BYTES = 256 * 1024 * 1024
+#: Seconds allowed per upstream request (``--timeout``).
+DEFAULT_TIMEOUT = 600.0
+#: Upstream requests in flight at once (``--max-connections``): 2 sockets each (client and
+#: upstream), well inside the usual 1,024 open files, and the default batch of vLLM
+#: (``max_num_seqs``), which queues the rest itself anyway.
+DEFAULT_MAX_CONNECTIONS = 256
+#: Largest request body accepted (``--max-body-bytes``). Agent histories with whole files in
+#: them reach a few MiB; while the proxy checks a body it holds it 3 to 5 times over (bytes,
+#: text, parsed JSON), so 32 MiB bounds one request at roughly 100 to 160 MB.
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+#: Seconds ``GET /health`` waits for the upstream's ``/models``.
+HEALTH_TIMEOUT = 5.0
+
+#: What ``minimax_proxy_errors_total`` counts (listed at 0 before the first occurrence).
+ERROR_KINDS = (
+    "bad_request",
+    "request_too_large",
+    "not_found",
+    "method_not_allowed",
+    "upstream_busy",
+    "upstream_unreachable",
+    "upstream_timeout",
+    "upstream_http_error",
+    "upstream_malformed_response",
+    "upstream_malformed_chunk",
+    "upstream_error",
+    "client_disconnected",
+    "internal_error",
+)
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+_PARSE_BUCKETS = (1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1)
 
 #: Headers never copied from an upstream response (hop-by-hop, or recomputed by the proxy: aiohttp
 #: decompresses the upstream body and sets its own length and encoding).
@@ -75,8 +154,56 @@ def _require_aiohttp() -> None:
         ) from e
 
 
-def _error_body(message: str, type_: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_}}
+# -- errors --------------------------------------------------------------------------------------
+
+
+class ProxyError(Exception):
+    """An error answered as ``{"error": {"message", "type"}}`` (plus ``extra`` fields) with
+    ``status``; ``kind`` is its label in ``minimax_proxy_errors_total``."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type_: str,
+        kind: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type_
+        self.kind = kind or type_
+        self.extra = dict(extra or {})
+
+    def body(self) -> dict[str, Any]:
+        return {**self.extra, "error": {"message": self.message, "type": self.type}}
+
+
+def _bad_request(message: str) -> ProxyError:
+    return ProxyError(400, message, "invalid_request_error", "bad_request")
+
+
+def _from_http_exception(e: web.HTTPException, request: web.Request) -> ProxyError:
+    """aiohttp's own refusals (no route, wrong method, body too large) as JSON errors."""
+    where = f"{request.method} {shorten(request.path, 200)}"
+    if e.status == 404:
+        return ProxyError(
+            404,
+            f"not found: {where}; the proxy serves POST /v1/chat/completions, GET /v1/models, "
+            "GET /v1/models/{id}, GET /health and GET /metrics",
+            "not_found",
+        )
+    if e.status == 405:
+        return ProxyError(405, f"method not allowed: {where}", "method_not_allowed")
+    if e.status == 413:
+        return ProxyError(413, f"request body too large: {e.text}", "request_too_large")
+    if e.status < 500:
+        return ProxyError(e.status, f"{e.reason}: {where}", "invalid_request_error", "bad_request")
+    return ProxyError(e.status, f"{e.reason}: {where}", "internal_error")
+
+
+# -- rewriting -----------------------------------------------------------------------------------
 
 
 def _sse(data: Mapping[str, Any] | str, event: str | None = None) -> bytes:
@@ -90,58 +217,42 @@ def _copy_headers(headers: Mapping[str, str], *skip: str) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in drop}
 
 
-def _count_calls(message: Any) -> int:
-    calls = message.get("tool_calls") if isinstance(message, dict) else None
-    return len(calls) if isinstance(calls, list) else 0
+def _stream_calls(chunks: list[dict[str, Any]]) -> int:
+    """Tool calls started in ``chunks`` (entries with an ``id``)."""
+    n = 0
+    for chunk in chunks:
+        for choice in chunk.get("choices") or []:
+            calls = (choice.get("delta") or {}).get("tool_calls") or []
+            n += sum(1 for c in calls if isinstance(c, dict) and c.get("id"))
+    return n
 
 
-def _function_tools(tools: Any) -> Any:
-    """The request's function tools (OpenAI or bare form); other tool kinds have no schema here."""
-    if not isinstance(tools, list):
-        return tools
-    return [t for t in tools if not isinstance(t, dict) or t.get("type", "function") == "function"]
+def _message_calls(completion: dict[str, Any]) -> int:
+    n = 0
+    for choice in completion.get("choices") or []:
+        calls = (choice.get("message") or {}).get("tool_calls")
+        n += len(calls) if isinstance(calls, list) else 0
+    return n
 
 
-class _ClientGone(Exception):
-    """The client closed the connection while the proxy was writing to it."""
-
-
-class _Log:
-    """What the one log line of a request says."""
-
-    def __init__(self, request: web.Request) -> None:
-        self.start = time.monotonic()
-        self.started_at = time.time()
-        self.method = request.method
-        self.path = request.path
-        self.status = 0
-        self.stream = False
-        self.tool_calls = 0
-        self.note = ""
-
-    def emit(self) -> None:
-        ms = round((time.monotonic() - self.start) * 1000)
-        fields = {
-            "method": self.method,
-            "path": self.path,
-            "status": self.status,
-            "stream": self.stream,
-            "duration_ms": ms,
-            "tool_calls": self.tool_calls,
-            "note": self.note,
-            "started_at": self.started_at,
-        }
-        logger.info(
-            "%s %s status=%d stream=%s duration_ms=%d tool_calls=%d%s",
-            self.method,
-            self.path,
-            self.status,
-            "true" if self.stream else "false",
-            ms,
-            self.tool_calls,
-            f" note={self.note}" if self.note else "",
-            extra={"proxy": fields},
-        )
+def _without_calls(chunks: list[dict[str, Any]], part: str) -> list[dict[str, Any]]:
+    """``tool_choice="none"``: the chunks (or completions) without tool calls; a finish reason
+    ``tool_calls`` becomes ``stop``, and a chunk left with nothing to carry is dropped."""
+    kept = []
+    for chunk in chunks:
+        choices = chunk.get("choices") or []
+        for choice in choices:
+            (choice.get(part) or {}).pop("tool_calls", None)
+            if choice.get("finish_reason") == "tool_calls":
+                choice["finish_reason"] = "stop"
+        if (
+            part == "message"
+            or chunk.get("usage")
+            or not choices
+            or any(c.get("finish_reason") is not None or _carries(c["delta"]) for c in choices)
+        ):
+            kept.append(chunk)
+    return kept
 
 
 class _Lines:
@@ -175,7 +286,9 @@ async def _sse_events(
     response: aiohttp.ClientResponse,
 ) -> AsyncGenerator[tuple[str | None, str], None]:
     """Yields ``(event name, data)`` per server-sent event and ``(":", line)`` per comment line (a
-    keep-alive); ``id:`` and ``retry:`` fields are dropped."""
+    keep-alive); ``id:`` and ``retry:`` fields are dropped. Data and event names keep undecodable
+    bytes as surrogates (``surrogateescape``) so that the chunk check can refuse them; comments
+    are decoded with U+FFFD replacements."""
     lines = _Lines()
     event: str | None = None
     data: list[str] = []
@@ -187,14 +300,14 @@ async def _sse_events(
         except StopAsyncIteration:
             batch, eof = [*lines.rest(), b""], True
         for raw in batch:
-            line = raw.decode("utf-8", errors="replace")
-            if not line:
+            if not raw:
                 if data:
                     yield event, "\n".join(data)
                 event, data = None, []
-            elif line.startswith(":"):
-                yield ":", line
+            elif raw.startswith(b":"):
+                yield ":", raw.decode("utf-8", errors="replace")
             else:
+                line = raw.decode("utf-8", errors="surrogateescape")
                 field, _, value = line.partition(":")
                 value = value[1:] if value.startswith(" ") else value
                 if field == "data":
@@ -203,18 +316,162 @@ async def _sse_events(
                     event = value
 
 
+# -- the proxy -----------------------------------------------------------------------------------
+
+
+class _Metrics:
+    """The proxy's metrics (``GET /metrics``)."""
+
+    def __init__(self) -> None:
+        r = self.registry = Registry()
+        self.requests = r.counter(
+            "minimax_proxy_requests_total",
+            "HTTP requests answered, by route and status (499: the client left first).",
+            ("path", "status"),
+        )
+        self.errors = r.counter(
+            "minimax_proxy_errors_total",
+            "Errors reported to clients (error responses and SSE error events), by kind.",
+            ("kind",),
+        )
+        for kind in ERROR_KINDS:
+            self.errors.declare(kind=kind)
+        self.duration = r.histogram(
+            "minimax_proxy_request_duration_seconds",
+            "Time from request to the end of the response (streams: the last event), by route.",
+            _LATENCY_BUCKETS,
+            ("path",),
+        )
+        self.parse = r.histogram(
+            "minimax_proxy_parse_duration_seconds",
+            "Time spent in the parser per chat completion that reached it.",
+            _PARSE_BUCKETS,
+        )
+        self.tool_calls = r.counter("minimax_proxy_tool_calls_total", "Tool calls sent to clients.")
+        self.open_streams = r.gauge(
+            "minimax_proxy_open_streams", "Server-sent event streams open to clients."
+        )
+        self.in_flight = r.gauge(
+            "minimax_proxy_upstream_requests_in_flight",
+            "Requests holding one of the --max-connections upstream slots.",
+        )
+        self.waiting = r.gauge(
+            "minimax_proxy_upstream_requests_waiting",
+            "Requests waiting for a free upstream slot (all --max-connections busy).",
+        )
+
+
+class _Record:
+    """What the log line and the metrics of one request say."""
+
+    def __init__(self, request: web.Request) -> None:
+        self.start = time.monotonic()
+        self.started_at = time.time()
+        self.method = request.method
+        self.path = request.path
+        resource = request.match_info.route.resource
+        self.route = resource.canonical if resource is not None else "unmatched"
+        self.status = 0
+        self.stream = False
+        self.tool_calls = 0
+        self.note = ""
+        self.parse_seconds: float | None = None
+
+    def parsed(self, seconds: float) -> None:
+        self.parse_seconds = (self.parse_seconds or 0.0) + seconds
+
+    def emit(self) -> None:
+        ms = round((time.monotonic() - self.start) * 1000)
+        fields = {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "stream": self.stream,
+            "duration_ms": ms,
+            "tool_calls": self.tool_calls,
+            "note": self.note,
+            "started_at": self.started_at,
+        }
+        quiet = self.route in ("/health", "/metrics")
+        logger.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "%s %s status=%d stream=%s duration_ms=%d tool_calls=%d%s",
+            self.method,
+            shorten(self.path, 200),
+            self.status,
+            "true" if self.stream else "false",
+            ms,
+            self.tool_calls,
+            f" note={self.note}" if self.note else "",
+            extra={"proxy": fields},
+        )
+
+
+_RECORD: contextvars.ContextVar[_Record] = contextvars.ContextVar("minimax_proxy_record")
+
+
+class _ClientGone(Exception):
+    """The client closed the connection while the proxy was writing to it."""
+
+
+class _Sender:
+    """Writes to the client; a failed write (the client went away) raises :class:`_ClientGone`."""
+
+    def __init__(self, out: web.StreamResponse) -> None:
+        self.out = out
+
+    async def prepare(self, request: web.Request) -> None:
+        try:
+            await self.out.prepare(request)
+        except ConnectionError as e:
+            raise _ClientGone from e
+
+    async def send(self, data: bytes) -> None:
+        if not data:
+            return
+        try:
+            await self.out.write(data)
+        except ConnectionError as e:  # aiohttp raises ClientConnectionResetError
+            raise _ClientGone from e
+
+    async def end(self) -> None:
+        try:
+            await self.out.write_eof()
+        except ConnectionError as e:
+            raise _ClientGone from e
+
+
 class _Proxy:
-    def __init__(self, upstream: str, timeout: float, parser_options: dict[str, Any]) -> None:
-        self.upstream = upstream.rstrip("/")
+    def __init__(
+        self,
+        upstream: yarl.URL,
+        timeout: float,
+        max_connections: int,
+        max_body_bytes: int,
+        parser_options: dict[str, Any],
+    ) -> None:
+        self.upstream = str(upstream).rstrip("/")
         self.timeout = timeout
+        self.max_connections = max_connections
+        self.max_body_bytes = max_body_bytes
         self.parser_options = parser_options
+        self.metrics = _Metrics()
         self._session: aiohttp.ClientSession | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._probe: asyncio.Future[tuple[ProxyError | None, int]] | None = None
 
     async def session_context(self, app: web.Application) -> AsyncIterator[None]:
         import aiohttp
 
+        # The connector never makes a request wait: the slots below bound the upstream requests
+        # (health probes, one at a time, come on top), so the timeout starts when a request is
+        # sent, not while it queues for a connection.
+        connector = aiohttp.TCPConnector(limit=self.max_connections + 1, limit_per_host=0)
+        self._slots = asyncio.Semaphore(self.max_connections)
         async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.timeout), auto_decompress=True
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            auto_decompress=True,
         ) as session:
             self._session = session
             yield
@@ -228,109 +485,226 @@ class _Proxy:
     def _forward_headers(self, request: web.Request) -> dict[str, str]:
         return {h: request.headers[h] for h in _FORWARD_REQUEST_HEADERS if h in request.headers}
 
-    # -- GET /v1/models ------------------------------------------------------------------------
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the ``max_connections`` upstream slots, waited for at most ``timeout``."""
+        assert self._slots is not None
+        m = self.metrics
+        m.waiting.inc()
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.timeout)
+        except asyncio.TimeoutError:
+            raise ProxyError(
+                503,
+                f"all {self.max_connections} upstream connections stayed busy for "
+                f"{self.timeout:g} s (--max-connections)",
+                "upstream_busy",
+            ) from None
+        finally:
+            m.waiting.dec()
+        m.in_flight.inc()
+        try:
+            yield
+        finally:
+            self._slots.release()
+            m.in_flight.dec()
+
+    def _count(self, rec: _Record, kind: str) -> None:
+        rec.note = kind
+        self.metrics.errors.inc(kind=kind)
+
+    def _error_event(self, rec: _Record, kind: str, message: str) -> bytes:
+        self._count(rec, kind)
+        return _sse(ProxyError(200, message, kind).body())
+
+    # -- every request ---------------------------------------------------------------------------
+
+    async def dispatch(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Runs a handler (or aiohttp's 404/405) with error conversion, log line and metrics."""
+        from aiohttp import web
+
+        rec = _Record(request)
+        token = _RECORD.set(rec)
+        try:
+            try:
+                response = await handler(request)
+            except ProxyError as e:
+                response = self._error_response(rec, e)
+            except web.HTTPException as e:
+                response = self._error_response(rec, _from_http_exception(e, request))
+            except (asyncio.CancelledError, ConnectionError):
+                rec.status = rec.status or 499  # nginx's "client closed request"
+                self._count(rec, "client_disconnected")
+                raise
+            except Exception:
+                logger.exception("internal error on %s %s", request.method, rec.path)
+                message = "internal error in the proxy (see its log)"
+                response = self._error_response(rec, ProxyError(500, message, "internal_error"))
+            rec.status = response.status
+            return response
+        finally:
+            _RECORD.reset(token)
+            self._done(rec)
+
+    def _error_response(self, rec: _Record, e: ProxyError) -> web.Response:
+        from aiohttp import web
+
+        self._count(rec, e.kind)
+        return web.json_response(e.body(), status=e.status)
+
+    def _done(self, rec: _Record) -> None:
+        m = self.metrics
+        m.requests.inc(path=rec.route, status=str(rec.status))
+        m.duration.observe(time.monotonic() - rec.start, path=rec.route)
+        if rec.parse_seconds is not None:
+            m.parse.observe(rec.parse_seconds)
+        if rec.tool_calls:
+            m.tool_calls.inc(rec.tool_calls)
+        rec.emit()
+
+    # -- GET /health, GET /metrics ---------------------------------------------------------------
+
+    async def health(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
+        if self._probe is None or self._probe.done():  # one probe at a time, shared
+            self._probe = asyncio.ensure_future(self._probe_upstream())
+        error, status = await asyncio.shield(self._probe)
+        if error is not None:
+            raise error
+        return web.json_response({"status": "ok", "upstream": {"status": status}})
+
+    async def _probe_upstream(self) -> tuple[ProxyError | None, int]:
+        """``GET {upstream}/models``: ``(None, status)`` when it answers below 500, else the 503
+        to answer."""
+        import aiohttp
+
+        limit = min(HEALTH_TIMEOUT, self.timeout)
+        down = {"status": "unavailable"}
+        try:
+            async with self.session.get(
+                self.upstream + "/models",
+                timeout=aiohttp.ClientTimeout(total=limit),
+                allow_redirects=False,
+            ) as resp:
+                await resp.read()
+        except asyncio.TimeoutError:
+            message = f"upstream did not answer GET /models within {limit:g} s"
+            return ProxyError(503, message, "upstream_timeout", extra=down), 0
+        except aiohttp.ClientError as e:
+            return ProxyError(
+                503, f"upstream unreachable: {e}", "upstream_unreachable", extra=down
+            ), 0
+        if resp.status >= 500:
+            message = f"upstream answered GET /models with status {resp.status}"
+            return ProxyError(503, message, "upstream_http_error", extra=down), resp.status
+        return None, resp.status
+
+    async def metrics_page(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
+        return web.Response(
+            body=self.metrics.registry.render().encode(), headers={"Content-Type": CONTENT_TYPE}
+        )
+
+    # -- GET /v1/models[/{id}] -------------------------------------------------------------------
 
     async def models(self, request: web.Request) -> web.StreamResponse:
-        log = _Log(request)
-        try:
-            return await self._models(request, log)
-        except asyncio.CancelledError:
-            log.status = log.status or 499
-            log.note = log.note or "client_disconnected"
-            raise
-        finally:
-            log.emit()
-
-    async def _models(self, request: web.Request, log: _Log) -> web.StreamResponse:
         import aiohttp
+        import yarl
         from aiohttp import web
 
-        url = self.upstream + request.path_qs.removeprefix("/v1")
+        rec = _RECORD.get()
         try:
-            async with self.session.get(url, headers=self._forward_headers(request)) as resp:
-                raw = await resp.read()
-                log.status = resp.status
-                return web.Response(
-                    body=raw, status=resp.status, headers=_copy_headers(resp.headers)
-                )
-        except asyncio.TimeoutError:
-            return self._fail(
-                log, 504, f"upstream timed out after {self.timeout:g} s", "upstream_timeout"
-            )
-        except aiohttp.ClientError as e:
-            return self._fail(log, 502, f"upstream unreachable: {e}", "upstream_unreachable")
+            path = models_path(request.raw_path)
+        except NotFound as e:
+            raise ProxyError(404, str(e), "not_found") from None
+        url = yarl.URL(self.upstream + path, encoded=True)
+        async with self._slot():
+            try:
+                async with self.session.get(
+                    url, headers=self._forward_headers(request), allow_redirects=False
+                ) as resp:
+                    raw = await resp.read()
+                    if resp.status >= 400:
+                        self._count(rec, "upstream_http_error")
+                    return web.Response(
+                        body=raw, status=resp.status, headers=_copy_headers(resp.headers)
+                    )
+            except asyncio.TimeoutError:
+                raise self._timeout() from None
+            except aiohttp.ClientError as e:
+                raise _unreachable(e) from None
 
-    def _fail(self, log: _Log, status: int, message: str, type_: str) -> web.Response:
-        from aiohttp import web
-
-        log.status = status
-        log.note = type_
-        return web.json_response(_error_body(message, type_), status=status)
+    def _timeout(self) -> ProxyError:
+        return ProxyError(504, f"upstream timed out after {self.timeout:g} s", "upstream_timeout")
 
     # -- POST /v1/chat/completions ---------------------------------------------------------------
 
-    async def chat_completions(self, request: web.Request) -> web.StreamResponse:
-        log = _Log(request)
-        try:
-            return await self._chat(request, log)
-        except asyncio.CancelledError:
-            log.status = log.status or 499  # nginx's "client closed request"
-            log.note = log.note or "client_disconnected"
-            raise
-        finally:
-            log.emit()
+    async def _read_body(self, request: web.Request) -> bytes:
+        from aiohttp import web
 
-    async def _chat(self, request: web.Request, log: _Log) -> web.StreamResponse:
+        too_large = ProxyError(
+            413,
+            f"request body larger than {self.max_body_bytes} bytes (--max-body-bytes)",
+            "request_too_large",
+        )
+        if (request.content_length or 0) > self.max_body_bytes:
+            raise too_large
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise too_large from None
+
+    async def chat_completions(self, request: web.Request) -> web.StreamResponse:
         import aiohttp
         from aiohttp import web
 
-        raw = await request.read()
+        rec = _RECORD.get()
+        raw = await self._read_body(request)
         try:
-            body = json.loads(raw)
-            if not isinstance(body, dict):
-                raise ValueError("expected a JSON object")
-        except ValueError as e:
-            log.status = 400
-            return web.json_response(
-                _error_body(f"request body is not a JSON object: {e}", "invalid_request_error"),
-                status=400,
-            )
-        log.stream = bool(body.get("stream"))
-        tools = _function_tools(body.get("tools"))
+            req = chat_request(raw)
+        except BadRequest as e:
+            raise _bad_request(str(e)) from None
+        rec.stream = req.stream
         try:
-            rewriter = StreamRewriter(tools=tools, **self.parser_options)
-        except (TypeError, ValueError) as e:
-            log.status = 400
-            return web.json_response(
-                _error_body(f"invalid tools: {e}", "invalid_request_error"), status=400
-            )
+            rewriter = StreamRewriter(tools=req.tools, **self.parser_options)
+        except Exception as e:  # the parser refuses these tools (ValueError, TypeError)
+            if not isinstance(e, (TypeError, ValueError)):
+                logger.warning("the parser failed on a request's tools", exc_info=True)
+            raise _bad_request(f"invalid tools: {shorten(str(e))}") from None
         headers = self._forward_headers(request)
         headers.setdefault("Content-Type", "application/json")
-        try:
-            async with self.session.post(
-                self.upstream + "/chat/completions", data=raw, headers=headers
-            ) as resp:
-                log.status = resp.status
-                if resp.status // 100 != 2:
-                    return web.Response(
-                        body=await resp.read(),
-                        status=resp.status,
-                        headers=_copy_headers(resp.headers),
-                    )
-                if resp.content_type == "text/event-stream":
-                    log.stream = True
-                    return await self._stream(request, resp, rewriter, log)
-                log.stream = False
-                return await self._complete(resp, tools, log)
-        except asyncio.TimeoutError:
-            return self._fail(
-                log, 504, f"upstream timed out after {self.timeout:g} s", "upstream_timeout"
-            )
-        except aiohttp.ClientError as e:
-            return self._fail(log, 502, f"upstream unreachable: {e}", "upstream_unreachable")
+        async with self._slot():
+            try:
+                async with self.session.post(
+                    self.upstream + "/chat/completions",
+                    data=raw,
+                    headers=headers,
+                    allow_redirects=False,
+                ) as resp:
+                    rec.status = resp.status
+                    if resp.status // 100 != 2:
+                        self._count(rec, "upstream_http_error")
+                        return web.Response(
+                            body=await resp.read(),
+                            status=resp.status,
+                            headers=_copy_headers(resp.headers),
+                        )
+                    if resp.content_type == "text/event-stream":
+                        rec.stream = True
+                        return await self._stream(request, resp, rewriter, req, rec)
+                    rec.stream = False
+                    return await self._complete(resp, req, rec)
+            except asyncio.TimeoutError:
+                raise self._timeout() from None
+            except aiohttp.ClientError as e:
+                raise _unreachable(e) from None
 
     async def _complete(
-        self, resp: aiohttp.ClientResponse, tools: Any, log: _Log
+        self, resp: aiohttp.ClientResponse, req: ChatRequest, rec: _Record
     ) -> web.StreamResponse:
         from aiohttp import web
 
@@ -338,21 +712,29 @@ class _Proxy:
         if resp.content_type != "application/json":
             return web.Response(body=raw, status=resp.status, headers=_copy_headers(resp.headers))
         try:
-            completion = json.loads(raw)
-            if not isinstance(completion, dict):
-                raise ValueError("expected a JSON object")
-            parsed = wrap_completion(completion, tools=tools, **self.parser_options)
-        except (AttributeError, TypeError, ValueError, RuntimeError) as e:
-            return self._fail(
-                log, 502, f"malformed upstream response: {e}", "upstream_malformed_response"
-            )
-        log.tool_calls = sum(
-            _count_calls(c.get("message"))
-            for c in parsed.get("choices") or []
-            if isinstance(c, dict)
-        )
-        return web.json_response(
-            parsed, status=resp.status, headers=_copy_headers(resp.headers, "content-type")
+            completion = check_document(loads(raw, "the response"), "message")
+            start = time.perf_counter()
+            try:
+                parsed = wrap_completion(completion, tools=req.tools, **self.parser_options)
+            finally:
+                rec.parsed(time.perf_counter() - start)
+            if req.tool_choice == "none":
+                _without_calls([parsed], "message")
+            body = json.dumps(parsed).encode()
+        except Exception as e:  # whatever the upstream sent, the client gets a clear 502
+            if not isinstance(e, Malformed):
+                logger.warning("rewriting an upstream response failed", exc_info=True)
+            raise ProxyError(
+                502,
+                f"malformed upstream response: {shorten(str(e))}",
+                "upstream_malformed_response",
+            ) from None
+        rec.tool_calls += _message_calls(parsed)
+        return web.Response(
+            body=body,
+            status=resp.status,
+            headers=_copy_headers(resp.headers, "content-type"),
+            content_type="application/json",
         )
 
     async def _stream(
@@ -360,45 +742,48 @@ class _Proxy:
         request: web.Request,
         resp: aiohttp.ClientResponse,
         rewriter: StreamRewriter,
-        log: _Log,
+        req: ChatRequest,
+        rec: _Record,
     ) -> web.StreamResponse:
         import aiohttp
         from aiohttp import web
 
         out = web.StreamResponse(status=resp.status, headers=_copy_headers(resp.headers))
         out.headers["Cache-Control"] = "no-cache"
-        sender = _Sender(out, log)
+        sender = _Sender(out)
+        self.metrics.open_streams.inc()
         try:
-            try:
-                await out.prepare(request)
-            except ConnectionError as e:
-                raise _ClientGone from e
+            await sender.prepare(request)
             try:
                 async with aclosing(_sse_events(resp)) as events:
-                    await self._relay(events, rewriter, sender, log)
+                    await self._relay(events, rewriter, req, sender, rec)
             except asyncio.TimeoutError:
-                log.note = "upstream_timeout"
                 message = f"upstream timed out after {self.timeout:g} s"
-                await sender.send(_sse(_error_body(message, "upstream_timeout")))
+                await sender.send(self._error_event(rec, "upstream_timeout", message))
             except aiohttp.ClientError as e:
-                log.note = "upstream_error"
                 message = f"upstream stream failed: {e}"
-                await sender.send(_sse(_error_body(message, "upstream_error")))
-            try:
-                await out.write_eof()
-            except ConnectionError as e:
-                raise _ClientGone from e
+                await sender.send(self._error_event(rec, "upstream_error", message))
+            except _ClientGone:
+                raise
+            except Exception:  # a bug here: say so in the stream and end it cleanly
+                logger.exception("relaying the upstream stream failed")
+                message = "internal error in the proxy (see its log)"
+                await sender.send(self._error_event(rec, "internal_error", message))
+            await sender.end()
         except _ClientGone:
-            log.note = "client_disconnected"
+            self._count(rec, "client_disconnected")
             resp.close()  # stop reading upstream: drop its connection
+        finally:
+            self.metrics.open_streams.dec()
         return out
 
     async def _relay(
         self,
         events: AsyncIterator[tuple[str | None, str]],
         rewriter: StreamRewriter,
+        req: ChatRequest,
         sender: _Sender,
-        log: _Log,
+        rec: _Record,
     ) -> None:
         """Rewrites the upstream events into the client's stream until ``[DONE]`` or the end."""
         async for event, data in events:
@@ -406,68 +791,116 @@ class _Proxy:
                 await sender.send(f"{data}\n\n".encode())
                 continue
             if data.strip() == "[DONE]":
-                await sender.chunks(rewriter.finish())
-                await sender.send(_sse("[DONE]", event))
+                await sender.send(self._rewrite(rec, req, rewriter.finish, None, None))
+                await sender.send(_sse("[DONE]", event if _utf8(event) else None))
                 return
-            try:
-                chunk = json.loads(data)
-                if not isinstance(chunk, dict):
-                    raise ValueError("expected a JSON object")
-                outs = rewriter.process(chunk)
-            except (AttributeError, TypeError, ValueError, RuntimeError) as e:
-                shown = data if len(data) <= 200 else data[:200] + "…"
-                log.note = "upstream_malformed_chunk"
-                message = f"malformed upstream chunk: {e}: {shown!r}"
-                await sender.send(_sse(_error_body(message, "upstream_malformed_chunk")))
-                continue
-            await sender.chunks(outs, event)
-        await sender.chunks(rewriter.finish())  # the stream ended without [DONE]
+            await sender.send(self._rewrite(rec, req, rewriter.process, event, data))
+        await sender.send(self._rewrite(rec, req, rewriter.finish, None, None))
 
-
-class _Sender:
-    """Writes to the client; a failed write (the client went away) raises :class:`_ClientGone`."""
-
-    def __init__(self, out: web.StreamResponse, log: _Log) -> None:
-        self.out = out
-        self.log = log
-
-    async def send(self, data: bytes) -> None:
+    def _rewrite(
+        self,
+        rec: _Record,
+        req: ChatRequest,
+        step: Callable[..., list[dict[str, Any]]],
+        event: str | None,
+        data: str | None,
+    ) -> bytes:
+        """The client's bytes for one upstream event (``data``) or the final flush (``None``):
+        the rewritten chunks, or an error event when anything about the event is wrong."""
         try:
-            await self.out.write(data)
-        except ConnectionError as e:  # aiohttp raises ClientConnectionResetError
-            raise _ClientGone from e
+            args = () if data is None else (upstream_chunk(event, data),)
+            start = time.perf_counter()
+            try:
+                chunks = step(*args)
+            finally:
+                rec.parsed(time.perf_counter() - start)
+            if req.tool_choice == "none":
+                chunks = _without_calls(chunks, "delta")
+            out = b"".join(_sse(chunk, event) for chunk in chunks)
+            calls = _stream_calls(chunks)
+        except Exception as e:
+            if data is None:
+                logger.warning("flushing the parser failed", exc_info=True)
+                return self._error_event(rec, "internal_error", f"flushing the parser failed: {e}")
+            if not isinstance(e, Malformed):
+                logger.warning("rewriting an upstream chunk failed", exc_info=True)
+            message = f"malformed upstream chunk: {shorten(str(e))}: {shorten(data, 200)!r}"
+            return self._error_event(rec, "upstream_malformed_chunk", message)
+        rec.tool_calls += calls
+        return out
 
-    async def chunks(self, chunks: list[dict[str, Any]], event: str | None = None) -> None:
-        for chunk in chunks:
-            for choice in chunk.get("choices") or []:
-                calls = (choice.get("delta") or {}).get("tool_calls") or []
-                self.log.tool_calls += sum(1 for c in calls if c.get("id"))
-            await self.send(_sse(chunk, event))
+
+def _utf8(text: str | None) -> bool:
+    try:
+        return text is not None and bool(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return False
 
 
-def make_app(upstream: str, *, timeout: float = 600, **parser_options: Any) -> web.Application:
+def _unreachable(e: Exception) -> ProxyError:
+    return ProxyError(502, f"upstream unreachable: {e}", "upstream_unreachable")
+
+
+def _positive(name: str, value: Any, kind: type[int] | type[float]) -> None:
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        flag = "--" + name.replace("_", "-")
+        wanted = "integer" if kind is int else "number"
+        raise ValueError(f"{name} ({flag}) must be a positive {wanted}, got {value!r}")
+
+
+def make_app(
+    upstream: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    **parser_options: Any,
+) -> web.Application:
     """The proxy as an aiohttp application forwarding to ``upstream`` (a base URL including
     ``/v1``, e.g. ``http://127.0.0.1:11434/v1``).
 
-    ``timeout`` is the total time allowed per upstream request, in seconds. ``parser_options``
-    are the parser's (``reasoning``, ``start_in_reasoning``, ``tool_calls_in_reasoning``); the
-    tools come from each request. Serve it with ``handler_cancellation=True`` (as :func:`run`
-    does) so a client that disconnects while the upstream is silent is noticed at once, not at
-    the next write."""
+    ``timeout`` is the total time allowed per upstream request, in seconds, counted from when
+    it is sent; ``max_connections`` bounds the upstream requests in flight (more wait for a slot,
+    at most ``timeout`` seconds, then get a 503); ``max_body_bytes`` is the largest request body
+    accepted (413 beyond). ``parser_options`` are the parser's (``reasoning``,
+    ``start_in_reasoning``, ``tool_calls_in_reasoning``); the tools come from each request.
+    Serve it with ``handler_cancellation=True`` (as :func:`run` does) so a client that
+    disconnects while the upstream is silent is noticed at once, not at the next write."""
     _require_aiohttp()
+    import yarl
     from aiohttp import web
 
     if not upstream.startswith(("http://", "https://")):
         raise ValueError(f"--upstream must be an http:// or https:// URL, got {upstream!r}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be positive, got {timeout!r}")
+    try:
+        base = yarl.URL(upstream)
+    except ValueError as e:
+        raise ValueError(f"--upstream is not a valid URL: {e}") from None
+    if not base.host:
+        raise ValueError(f"--upstream has no host: {upstream!r}")
+    if isinstance(timeout, int) and not isinstance(timeout, bool):
+        timeout = float(timeout)
+    _positive("timeout", timeout, float)
+    if not math.isfinite(timeout):
+        raise ValueError(f"timeout must be finite, got {timeout!r}")
+    _positive("max_connections", max_connections, int)
+    _positive("max_body_bytes", max_body_bytes, int)
     StreamRewriter(**parser_options)  # fail on bad options now, not at the first request
-    proxy = _Proxy(upstream, timeout, dict(parser_options))
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    proxy = _Proxy(base, timeout, max_connections, max_body_bytes, dict(parser_options))
+
+    @web.middleware
+    async def middleware(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        return await proxy.dispatch(request, handler)
+
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[middleware])
     app.cleanup_ctx.append(proxy.session_context)
     app.router.add_post("/v1/chat/completions", proxy.chat_completions)
     app.router.add_get("/v1/models", proxy.models)
     app.router.add_get("/v1/models/{model:.+}", proxy.models)
+    app.router.add_get("/health", proxy.health)
+    app.router.add_get("/metrics", proxy.metrics_page)
     return app
 
 
@@ -475,19 +908,33 @@ def run(
     upstream: str,
     host: str = "127.0.0.1",
     port: int = 8000,
-    timeout: float = 600,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     **parser_options: Any,
 ) -> None:
-    """Serves :func:`make_app` on ``host:port`` until interrupted."""
-    app = make_app(upstream, timeout=timeout, **parser_options)
+    """Serves :func:`make_app` on ``host:port`` until interrupted. Bad settings raise
+    ``ValueError`` before anything is served; a port that cannot be bound raises ``OSError``."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"--port must be between 0 and 65535, got {port!r}")
+    app = make_app(
+        upstream,
+        timeout=timeout,
+        max_connections=max_connections,
+        max_body_bytes=max_body_bytes,
+        **parser_options,
+    )
     from aiohttp import web
 
-    logger.info("serving on http://%s:%d/v1, upstream %s", host, port, upstream)
+    def started(message: str) -> None:  # aiohttp's "Running on ...", once the port is bound
+        logger.info("serving on http://%s:%d/v1, upstream %s", host, port, upstream)
+
     web.run_app(
         app,
         host=host,
         port=port,
         handler_cancellation=True,
         access_log=None,
-        print=None,
+        print=started,
     )
