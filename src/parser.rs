@@ -316,6 +316,7 @@ impl StreamParser {
     /// it is (SPEC §5 snapshots): held text flushed, and the open call's `ToolCallEnd` — whose
     /// `arguments` hold only the text finishing appends to the arguments streamed so far (the
     /// rest of the value, `}`), so a preview costs O(held text), not O(call). Empty once finished.
+    #[cfg(feature = "python")]
     pub(crate) fn preview_finish(&self) -> Vec<Event> {
         if self.finished {
             return Vec::new();
