@@ -2,12 +2,11 @@
 //!
 //! Clients compare our `arguments` with what vLLM and the OpenAI SDK produce, which is Python's
 //! layout: `", "` and `": "` separators, non-ASCII characters written as themselves, and only
-//! `"`, `\` and control characters escaped. Numbers are kept exactly as the model wrote them
-//! (serde_json's `arbitrary_precision`), so big integers never lose digits.
+//! `"`, `\` and control characters escaped. Values the model writes as JSON are validated and
+//! re-written in that layout in one pass, without building a tree, numbers kept exactly as the
+//! model wrote them (big integers never lose digits).
 
 use std::collections::HashMap;
-
-use serde_json::Value;
 
 /// Appends `s` to `out` as the *inside* of a JSON string literal (no surrounding quotes),
 /// escaping exactly what Python's `json.dumps(..., ensure_ascii=False)` escapes.
@@ -61,45 +60,6 @@ pub fn push_string(out: &mut String, s: &str) {
     out.push('"');
     escape_into(out, s);
     out.push('"');
-}
-
-/// Appends `v` to `out` in `json.dumps` layout.
-pub fn push_value(out: &mut String, v: &Value) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        // With `arbitrary_precision` the number's Display is the text as written.
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => push_string(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                push_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                push_string(out, k);
-                out.push_str(": ");
-                push_value(out, item);
-            }
-            out.push('}');
-        }
-    }
-}
-
-/// Parses `text` as one JSON value. Non-finite numbers are not JSON, so they never come back.
-pub fn parse(text: &str) -> Option<Value> {
-    serde_json::from_str(text).ok()
 }
 
 /// The kind of a JSON value.
@@ -499,23 +459,13 @@ mod tests {
 
     #[test]
     fn reserialises_in_python_layout() {
-        let v =
-            parse(r#"{"b":[1,2.50,{"x":null}],"a":"\u00e9","big":123456789012345678901234567890}"#)
-                .unwrap();
         let mut s = String::new();
-        push_value(&mut s, &v);
+        let text = r#"{"b":[1,2.50,{"x":null}],"a":"\u00e9","big":123456789012345678901234567890}"#;
+        assert_eq!(reformat(text, &mut s), Some(Kind::Object));
         assert_eq!(
             s,
             r#"{"b": [1, 2.50, {"x": null}], "a": "é", "big": 123456789012345678901234567890}"#
         );
-    }
-
-    #[test]
-    fn duplicate_keys_keep_first_position_last_value() {
-        let v = parse(r#"{"a":1,"b":2,"a":3}"#).unwrap();
-        let mut s = String::new();
-        push_value(&mut s, &v);
-        assert_eq!(s, r#"{"a": 3, "b": 2}"#);
     }
 
     #[test]
@@ -544,8 +494,6 @@ mod tests {
 
     #[test]
     fn non_finite_is_not_json() {
-        assert!(parse("NaN").is_none());
-        assert!(parse("Infinity").is_none());
         let mut out = String::new();
         assert_eq!(reformat("NaN", &mut out), None);
         assert_eq!(reformat("[1, Infinity]", &mut out), None);

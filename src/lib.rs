@@ -18,11 +18,21 @@
 
 #![warn(missing_docs)]
 
+// The pipeline, in the order text flows through it: the scanner finds tags (spelled by a
+// dialect), the state machine (`parser`) decides channels, the tool-call builder (`call`) turns
+// values into `arguments` JSON by the compiled schemas (`schema`, `convert`, `json`), and
+// `event` merges what comes out into a message.
+mod call;
+mod convert;
+mod dialect;
 mod event;
 mod ids;
-pub mod json;
+mod json;
+mod options;
 mod parser;
-pub mod schema;
+mod scanner;
+mod schema;
+mod trim;
 mod ws;
 
 #[cfg(feature = "python")]
@@ -30,8 +40,9 @@ mod python;
 
 pub use event::{Event, Message, MessageBuilder, ToolCall};
 pub use ids::{random_id, IdGenerator};
-pub use parser::{Options, ReasoningMode, StreamParser, ToolCallsInReasoning};
-pub use schema::{Tool, ToolSet, Types};
+pub use options::{Options, ReasoningMode, ToolCallsInReasoning, UnknownOption};
+pub use parser::StreamParser;
+pub use schema::{Tool, ToolSet, Types, MAX_SCHEMA_DEPTH};
 
 /// Misuse of the API. Model output never produces an error.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,6 @@
-//! The incremental parser: one state machine over the response text, fed in arbitrary pieces.
+//! The channel state machine: one pass over the response text, fed in arbitrary pieces, deciding
+//! what each piece is (reasoning, content, a tool-call block, a call, a value) and handing
+//! values to the tool-call builder ([`crate::call`]).
 //!
 //! Why it is linear: `feed` appends the new text to a small buffer that holds only what is still
 //! undecided (a marker cut off part-way), then scans forward from the first undecided byte with
@@ -7,92 +9,14 @@
 //! channel (trimming), the whitespace after a candidate `</parameter>` (SPEC §3 lookahead) and the
 //! raw text of a non-string value until it closes.
 
-use std::sync::Arc;
-
-use memchr::{memchr, memchr2};
-
+use crate::call::Calls;
+use crate::dialect::{Dialect, M2};
 use crate::event::Event;
 use crate::ids::IdGenerator;
-use crate::json;
-use crate::schema::{self, Tool, ToolSet, Types};
+use crate::options::{Options, ReasoningMode, ToolCallsInReasoning};
+use crate::scanner::{find_lt, match_follower, match_tag, Follower, Match, Tag};
+use crate::trim::Trim;
 use crate::ws;
-
-/// Where reasoning goes (SPEC §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ReasoningMode {
-    /// Reasoning is its own channel (`reasoning_content`).
-    #[default]
-    Separate,
-    /// Think blocks stay in content verbatim, with their tags (vLLM's "append think").
-    Inline,
-}
-
-/// What a `<minimax:tool_call>` inside unfinished reasoning does (SPEC §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ToolCallsInReasoning {
-    /// It ends the reasoning and opens a tool-call block.
-    #[default]
-    Extract,
-    /// It stays reasoning text.
-    Ignore,
-}
-
-/// Parser options; the same for one-shot [`crate::parse`] and [`StreamParser`].
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The request's tools, for parameter types. Shared, so building a parser is cheap.
-    pub tools: Arc<ToolSet>,
-    /// Where reasoning goes.
-    pub reasoning: ReasoningMode,
-    /// The response starts inside reasoning (the chat template ends the prompt with `<think>`).
-    pub start_in_reasoning: bool,
-    /// What a tool-call block inside unfinished reasoning does.
-    pub tool_calls_in_reasoning: ToolCallsInReasoning,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            tools: Arc::new(ToolSet::default()),
-            reasoning: ReasoningMode::Separate,
-            start_in_reasoning: true,
-            tool_calls_in_reasoning: ToolCallsInReasoning::Extract,
-        }
-    }
-}
-
-/// A tag the scanner recognises. Which ones count depends on the state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tag {
-    ThinkOpen,
-    ThinkClose,
-    BlockOpen,
-    BlockClose,
-    InvokeOpen,
-    InvokeClose,
-    ParamOpen,
-    ParamClose,
-}
-
-impl Tag {
-    /// The literal text, or for the two tags with attributes, the text before them.
-    fn text(self) -> &'static str {
-        match self {
-            Tag::ThinkOpen => "<think>",
-            Tag::ThinkClose => "</think>",
-            Tag::BlockOpen => "<minimax:tool_call>",
-            Tag::BlockClose => "</minimax:tool_call>",
-            Tag::InvokeOpen => "<invoke",
-            Tag::InvokeClose => "</invoke>",
-            Tag::ParamOpen => "<parameter",
-            Tag::ParamClose => "</parameter>",
-        }
-    }
-
-    fn has_attributes(self) -> bool {
-        matches!(self, Tag::InvokeOpen | Tag::ParamOpen)
-    }
-}
 
 const REASONING_TAGS: &[Tag] = &[Tag::ThinkClose, Tag::ThinkOpen, Tag::BlockOpen];
 const REASONING_TAGS_NO_CALLS: &[Tag] = &[Tag::ThinkClose, Tag::ThinkOpen];
@@ -127,23 +51,6 @@ const AFTER_PARAM_CLOSE: &[Tag] = &[
 /// What may follow a `</invoke>` that closes a value whose `</parameter>` is missing.
 const AFTER_INVOKE_CLOSE: &[Tag] = &[Tag::InvokeOpen, Tag::BlockClose];
 
-/// A tag with attributes longer than this without its `>` is not a tag.
-const MAX_TAG_LEN: usize = 1024;
-
-#[derive(Debug)]
-enum Match<'a> {
-    /// Not a tag: the `<` is text.
-    No,
-    /// Could still become a tag; wait for more text.
-    Partial,
-    /// A complete tag of `len` bytes; `name` is its name attribute, for tags that have one.
-    Tag {
-        tag: Tag,
-        len: usize,
-        name: Option<&'a str>,
-    },
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Reasoning,
@@ -159,71 +66,30 @@ enum Channel {
     Content,
 }
 
-/// Trimming state of one text channel: leading whitespace is dropped, trailing whitespace is held
-/// until we know more text follows in the same channel.
-#[derive(Debug, Clone, Default)]
-struct Trim {
-    started: bool,
-    held: String,
-}
-
-#[derive(Debug)]
-struct Call {
-    /// `None` for a malformed invoke whose content is skipped.
-    live: Option<LiveCall>,
-}
-
-#[derive(Debug)]
-struct LiveCall {
-    index: usize,
-    /// The tool's schema, when the request declared it.
-    tool: Option<Arc<Tool>>,
-    arguments: String,
-    params: usize,
-}
-
-#[derive(Debug, Clone)]
-struct Value {
-    types: Types,
-    /// Raw text of a value that cannot stream (not string-only); converted when it closes.
-    raw: String,
-}
-
-/// A `</parameter>` or `</invoke>` seen inside a value, waiting for what follows it; the
-/// whitespace after it collects in `StreamParser::lookahead_ws`.
-#[derive(Debug, Clone)]
-struct Lookahead {
-    closer: Tag,
-}
-
 /// The streaming parser for one response. Feed it text with [`StreamParser::feed`], then call
 /// [`StreamParser::finish`]; merging all events gives the same message as [`crate::parse`].
 pub struct StreamParser {
     opts: Options,
-    ids: IdGenerator,
+    dialect: &'static Dialect,
+    /// Undecided text: a tag cut off part-way.
     buf: String,
     state: State,
     reasoning: Trim,
     content: Trim,
+    /// The current run of text inside a block, outside invokes (trimmed per run).
+    run: Trim,
     /// The current reasoning segment has non-whitespace text (so a `<think>` is literal).
     segment_has_text: bool,
     /// Inline mode: whitespace held while deciding whether to prepend `<think>`.
     inline_open: Option<String>,
-    /// Text run inside a block, outside invokes: has text started, and its held whitespace.
-    run_started: bool,
-    run_held: String,
-    call: Option<Call>,
-    value: Option<Value>,
-    lookahead: Option<Lookahead>,
+    calls: Calls,
+    /// A `</parameter>` or `</invoke>` seen inside a value, waiting for what follows it; the
+    /// whitespace after it collects in `lookahead_ws`.
+    lookahead: Option<Tag>,
     lookahead_ws: String,
-    /// A reusable buffer for non-string values, so each value does not allocate.
-    spare: String,
     /// For a tag with attributes held at the start of `buf`: bytes already known to hold no `>`.
     scanned: usize,
-    next_index: usize,
     finished: bool,
-    /// Emit `ToolCallDelta` events (one-shot parsing only needs the end events).
-    deltas: bool,
     out: Vec<Event>,
 }
 
@@ -253,25 +119,20 @@ impl StreamParser {
             State::Content
         };
         StreamParser {
+            calls: Calls::new(opts.tools.clone(), ids),
             opts,
-            ids,
+            dialect: &M2,
             buf: String::new(),
             state,
             reasoning: Trim::default(),
             content: Trim::default(),
+            run: Trim::default(),
             segment_has_text: false,
             inline_open,
-            run_started: false,
-            run_held: String::new(),
-            call: None,
-            value: None,
             lookahead: None,
             lookahead_ws: String::new(),
-            spare: String::new(),
             scanned: 0,
-            next_index: 0,
             finished: false,
-            deltas: true,
             out: Vec::new(),
         }
     }
@@ -323,32 +184,19 @@ impl StreamParser {
         }
         let mut copy = StreamParser {
             opts: self.opts.clone(),
-            // Finishing starts no call, so no id is ever drawn.
-            ids: IdGenerator::from_fn(|_| String::new()),
+            dialect: self.dialect,
             buf: self.buf.clone(),
             state: self.state,
             reasoning: self.reasoning.clone(),
             content: self.content.clone(),
+            run: self.run.clone(),
             segment_has_text: self.segment_has_text,
             inline_open: self.inline_open.clone(),
-            run_started: self.run_started,
-            run_held: self.run_held.clone(),
-            call: self.call.as_ref().map(|c| Call {
-                live: c.live.as_ref().map(|l| LiveCall {
-                    index: l.index,
-                    tool: l.tool.clone(),
-                    arguments: String::new(),
-                    params: l.params,
-                }),
-            }),
-            value: self.value.clone(),
-            lookahead: self.lookahead.clone(),
+            calls: self.calls.preview(),
+            lookahead: self.lookahead,
             lookahead_ws: self.lookahead_ws.clone(),
-            spare: String::new(),
             scanned: self.scanned,
-            next_index: self.next_index,
             finished: false,
-            deltas: false,
             out: Vec::new(),
         };
         copy.finish().unwrap_or_default()
@@ -357,7 +205,7 @@ impl StreamParser {
     /// Skips `ToolCallDelta` events; each call's arguments still arrive in its `ToolCallEnd`.
     /// For one-shot parsing, where nobody reads the fragments.
     pub(crate) fn without_argument_deltas(mut self) -> Self {
-        self.deltas = false;
+        self.calls.without_deltas();
         self
     }
 
@@ -413,7 +261,7 @@ impl StreamParser {
                 self.text(&rest[..i]);
                 Some(pos + i)
             }
-            Some(_) => match self.match_tag(rest) {
+            Some(_) => match match_tag(self.dialect, rest, self.tags(), &mut self.scanned) {
                 Match::Tag { tag, len, name } => {
                     self.scanned = 0;
                     self.on_tag(tag, name);
@@ -437,74 +285,6 @@ impl StreamParser {
         }
     }
 
-    /// Matches the tags of the current state against `rest`, which starts with `<`.
-    fn match_tag<'a>(&mut self, rest: &'a str) -> Match<'a> {
-        let b = rest.as_bytes();
-        // Every tag is told apart by its first letter after `<` or `</`, so at most one literal
-        // needs comparing.
-        let tag = match (b.get(1), b.get(2)) {
-            (None, _) | (Some(b'/'), None) => return Match::Partial,
-            (Some(b'/'), Some(c)) => match c {
-                b't' => Tag::ThinkClose,
-                b'm' => Tag::BlockClose,
-                b'i' => Tag::InvokeClose,
-                b'p' => Tag::ParamClose,
-                _ => return Match::No,
-            },
-            (Some(c), _) => match c {
-                b't' => Tag::ThinkOpen,
-                b'm' => Tag::BlockOpen,
-                b'i' => Tag::InvokeOpen,
-                b'p' => Tag::ParamOpen,
-                _ => return Match::No,
-            },
-        };
-        if !self.tags().contains(&tag) {
-            return Match::No;
-        }
-        let lit = tag.text();
-        if b.len() < lit.len() || (tag.has_attributes() && b.len() == lit.len()) {
-            let same = common_prefix(b, lit.as_bytes());
-            return if same == b.len().min(lit.len()) {
-                Match::Partial
-            } else {
-                Match::No
-            };
-        }
-        if b[..lit.len()] != *lit.as_bytes() {
-            return Match::No;
-        }
-        if !tag.has_attributes() {
-            return Match::Tag {
-                tag,
-                len: lit.len(),
-                name: None,
-            };
-        }
-        let after = b[lit.len()];
-        if !(after.is_ascii_whitespace() || after == b'>' || after == b'/') {
-            return Match::No;
-        }
-        let from = self.scanned.max(lit.len());
-        let limit = b.len().min(MAX_TAG_LEN);
-        match memchr2(b'>', b'<', &b[from..limit]) {
-            Some(j) if b[from + j] == b'>' => {
-                let end = from + j;
-                Match::Tag {
-                    tag,
-                    len: end + 1,
-                    name: parse_name(&rest[lit.len()..end]),
-                }
-            }
-            Some(_) => Match::No,
-            None if b.len() < MAX_TAG_LEN => {
-                self.scanned = limit;
-                Match::Partial
-            }
-            None => Match::No,
-        }
-    }
-
     /// After a candidate closer inside a value: skip whitespace, then decide on what follows.
     fn step_lookahead(&mut self, s: &str, pos: usize, eof: bool) -> Option<usize> {
         let rest = &s[pos..];
@@ -513,20 +293,20 @@ impl StreamParser {
             self.lookahead_ws.push_str(&rest[..ws]);
             return Some(pos + ws);
         }
-        let followers = match self.lookahead.as_ref().map(|la| la.closer) {
+        let followers = match self.lookahead {
             Some(Tag::ParamClose) => AFTER_PARAM_CLOSE,
             _ => AFTER_INVOKE_CLOSE,
         };
-        match match_follower(rest, followers) {
+        match match_follower(self.dialect, rest, followers) {
             Follower::Yes => self.accept_closer(),
             Follower::Maybe if !eof => return None,
             Follower::Maybe => self.accept_closer(),
             Follower::No => {
-                if let Some(la) = self.lookahead.take() {
-                    self.value_text(la.closer.text());
-                    let ws = std::mem::take(&mut self.lookahead_ws);
-                    self.value_text(&ws);
-                    self.lookahead_ws = ws;
+                // The closer was value text after all, with the whitespace after it.
+                if let Some(closer) = self.lookahead.take() {
+                    self.calls
+                        .value_text((self.dialect.spell)(closer), &mut self.out);
+                    self.calls.value_text(&self.lookahead_ws, &mut self.out);
                 }
             }
         }
@@ -535,11 +315,11 @@ impl StreamParser {
 
     /// The candidate closer really closes its value (and, for `</invoke>`, its call).
     fn accept_closer(&mut self) {
-        let Some(la) = self.lookahead.take() else {
+        let Some(closer) = self.lookahead.take() else {
             return;
         };
-        self.close_value();
-        if la.closer == Tag::InvokeClose {
+        self.calls.close_value(&mut self.out);
+        if closer == Tag::InvokeClose {
             self.close_call(false);
             self.state = State::Block;
         } else {
@@ -549,26 +329,22 @@ impl StreamParser {
 
     fn on_tag(&mut self, tag: Tag, name: Option<&str>) {
         let inline = self.opts.reasoning == ReasoningMode::Inline;
+        let spell = self.dialect.spell;
         match (self.state, tag) {
             (State::Reasoning, Tag::ThinkClose) => {
                 if inline {
                     self.open_inline_think("");
-                    self.channel(Channel::Content, "</think>");
+                    self.channel(Channel::Content, spell(Tag::ThinkClose));
                 }
                 self.state = State::Content;
             }
             (State::Reasoning, Tag::ThinkOpen) => {
                 if self.segment_has_text {
-                    self.text("<think>");
+                    self.text(spell(Tag::ThinkOpen));
                 } else if inline {
-                    match self.inline_open.take() {
-                        Some(ws) => {
-                            let mut s = ws;
-                            s.push_str("<think>");
-                            self.channel(Channel::Content, &s);
-                        }
-                        None => self.channel(Channel::Content, "<think>"),
-                    }
+                    let mut s = self.inline_open.take().unwrap_or_default();
+                    s.push_str(spell(Tag::ThinkOpen));
+                    self.channel(Channel::Content, &s);
                 }
             }
             (State::Reasoning, Tag::BlockOpen) => {
@@ -578,24 +354,25 @@ impl StreamParser {
             }
             (State::Content, Tag::ThinkOpen) => {
                 if inline {
-                    self.channel(Channel::Content, "<think>");
+                    self.channel(Channel::Content, spell(Tag::ThinkOpen));
                 }
                 self.segment_has_text = false;
                 self.state = State::Reasoning;
             }
             (State::Content, Tag::BlockOpen) => self.enter_block(),
             (State::Block, Tag::InvokeOpen) => {
-                self.end_run();
+                self.run.reset();
                 self.start_call(name);
             }
             (State::Block, Tag::BlockClose) => {
-                self.end_run();
+                self.run.reset();
                 self.state = State::Content;
             }
-            (State::Block, _) => self.end_run(),
+            (State::Block, _) => self.run.reset(),
             (State::Invoke, Tag::ParamOpen) => {
                 if let Some(name) = name {
-                    self.open_value(name);
+                    self.state = State::Value;
+                    self.calls.open_value(name, &mut self.out);
                 }
             }
             (State::Invoke, Tag::InvokeClose) => {
@@ -611,7 +388,7 @@ impl StreamParser {
                 self.state = State::Content;
             }
             (State::Value, Tag::ParamClose | Tag::InvokeClose) => {
-                self.lookahead = Some(Lookahead { closer: tag });
+                self.lookahead = Some(tag);
                 self.lookahead_ws.clear();
             }
             // Stray closers in content are markup and dropped.
@@ -626,35 +403,39 @@ impl StreamParser {
                 if !self.segment_has_text && t.chars().any(|c| !ws::is_ws(c)) {
                     self.segment_has_text = true;
                 }
-                if self.opts.reasoning == ReasoningMode::Inline {
-                    if self.inline_open.is_some() {
-                        let body = ws::trim_start(t);
-                        if body.is_empty() {
-                            if let Some(held) = self.inline_open.as_mut() {
-                                held.push_str(t);
-                            }
-                        } else {
-                            self.open_inline_think(t);
-                        }
-                    } else {
-                        self.channel(Channel::Content, t);
+                if self.opts.reasoning == ReasoningMode::Separate {
+                    self.channel(Channel::Reasoning, t);
+                } else if self.inline_open.is_none() {
+                    self.channel(Channel::Content, t);
+                } else if ws::trim_start(t).is_empty() {
+                    if let Some(held) = self.inline_open.as_mut() {
+                        held.push_str(t);
                     }
                 } else {
-                    self.channel(Channel::Reasoning, t);
+                    self.open_inline_think(t);
                 }
             }
             State::Content => self.channel(Channel::Content, t),
-            State::Block => self.run_text(t),
+            State::Block => {
+                // A run of text inside a block, outside invokes: trimmed per run, then content.
+                let mut run = std::mem::take(&mut self.run);
+                run.push(t, |held, body| {
+                    self.channel(Channel::Content, held);
+                    self.channel(Channel::Content, body);
+                });
+                self.run = run;
+            }
             State::Invoke => {} // junk between parameters
-            State::Value => self.value_text(t),
+            State::Value => self.calls.value_text(t, &mut self.out),
         }
     }
 
     /// Inline mode: the response started in reasoning without `<think>`; write one, then `t`.
     fn open_inline_think(&mut self, t: &str) {
         if let Some(held) = self.inline_open.take() {
-            let mut s = String::with_capacity(7 + held.len() + t.len());
-            s.push_str("<think>");
+            let open = (self.dialect.spell)(Tag::ThinkOpen);
+            let mut s = String::with_capacity(open.len() + held.len() + t.len());
+            s.push_str(open);
             s.push_str(&held);
             s.push_str(t);
             self.channel(Channel::Content, &s);
@@ -665,340 +446,44 @@ impl StreamParser {
 
     fn enter_block(&mut self) {
         self.state = State::Block;
-        self.end_run();
-    }
-
-    /// Text inside a block, outside invokes: trimmed per run, then content.
-    fn run_text(&mut self, t: &str) {
-        let t = if self.run_started {
-            t
-        } else {
-            ws::trim_start(t)
-        };
-        if t.is_empty() {
-            return;
-        }
-        self.run_started = true;
-        let body = ws::trim_end(t);
-        if body.is_empty() {
-            self.run_held.push_str(t);
-            return;
-        }
-        let mut held = std::mem::take(&mut self.run_held);
-        self.channel(Channel::Content, &held);
-        self.channel(Channel::Content, body);
-        held.clear();
-        held.push_str(&t[body.len()..]);
-        self.run_held = held;
-    }
-
-    fn end_run(&mut self) {
-        self.run_started = false;
-        self.run_held.clear();
-    }
-
-    /// Emits channel text, trimming the channel as a whole.
-    fn channel(&mut self, which: Channel, t: &str) {
-        let trim = match which {
-            Channel::Reasoning => &mut self.reasoning,
-            Channel::Content => &mut self.content,
-        };
-        let t = if trim.started { t } else { ws::trim_start(t) };
-        if t.is_empty() {
-            return;
-        }
-        trim.started = true;
-        let body = ws::trim_end(t);
-        if body.is_empty() {
-            trim.held.push_str(t);
-            return;
-        }
-        let slot = match (which, self.out.last_mut()) {
-            (Channel::Reasoning, Some(Event::Reasoning(s))) => s,
-            (Channel::Content, Some(Event::Content(s))) => s,
-            _ => {
-                let s = String::with_capacity(trim.held.len() + body.len());
-                self.out.push(match which {
-                    Channel::Reasoning => Event::Reasoning(s),
-                    Channel::Content => Event::Content(s),
-                });
-                match self.out.last_mut() {
-                    Some(Event::Reasoning(s) | Event::Content(s)) => s,
-                    _ => unreachable!("just pushed a text event"),
-                }
-            }
-        };
-        slot.push_str(&trim.held);
-        slot.push_str(body);
-        trim.held.clear();
-        trim.held.push_str(&t[body.len()..]);
+        self.run.reset();
     }
 
     fn start_call(&mut self, name: Option<&str>) {
         self.state = State::Invoke;
-        let live = name.map(|name| {
-            let index = self.next_index;
-            self.next_index += 1;
-            let id = self.ids.next(index);
-            self.out.push(Event::ToolCallStart {
-                index,
-                id,
-                name: name.to_string(),
-            });
-            LiveCall {
-                index,
-                tool: self.opts.tools.get(name).cloned(),
-                arguments: String::with_capacity(128),
-                params: 0,
-            }
-        });
-        self.call = Some(Call { live });
-        self.arguments(|a| a.push('{'));
-    }
-
-    /// Appends to the current call's arguments with `f` and emits what was appended.
-    fn arguments(&mut self, f: impl FnOnce(&mut String)) {
-        let Some(LiveCall {
-            index, arguments, ..
-        }) = self.call.as_mut().and_then(|c| c.live.as_mut())
-        else {
-            return;
-        };
-        let start = arguments.len();
-        f(arguments);
-        let added = &arguments[start..];
-        if added.is_empty() || !self.deltas {
-            return;
-        }
-        match self.out.last_mut() {
-            Some(Event::ToolCallDelta {
-                index: i,
-                arguments: a,
-            }) if *i == *index => a.push_str(added),
-            _ => self.out.push(Event::ToolCallDelta {
-                index: *index,
-                arguments: added.to_string(),
-            }),
-        }
-    }
-
-    fn open_value(&mut self, name: &str) {
-        self.state = State::Value;
-        let types = match self.call.as_mut().and_then(|c| c.live.as_mut()) {
-            Some(call) => {
-                call.params += 1;
-                call.tool
-                    .as_ref()
-                    .map_or(Types::ANY, |t| t.param_types(name))
-            }
-            None => Types::ANY,
-        };
-        let first = self
-            .call
-            .as_ref()
-            .and_then(|c| c.live.as_ref())
-            .is_some_and(|c| c.params == 1);
-        self.arguments(|a| {
-            if !first {
-                a.push_str(", ");
-            }
-            json::push_string(a, name);
-            a.push_str(": ");
-            if types.is_string_only() {
-                a.push('"');
-            }
-        });
-        let mut raw = std::mem::take(&mut self.spare);
-        raw.clear();
-        self.value = Some(Value { types, raw });
-    }
-
-    fn value_text(&mut self, t: &str) {
-        let Some(v) = self.value.as_mut() else {
-            return;
-        };
-        if v.types.is_string_only() {
-            self.arguments(|a| json::escape_into(a, t));
-        } else {
-            v.raw.push_str(t);
-        }
-    }
-
-    fn close_value(&mut self) {
-        let Some(v) = self.value.take() else {
-            return;
-        };
-        self.arguments(|a| {
-            if v.types.is_string_only() {
-                a.push('"');
-            } else {
-                schema::push_converted(a, &v.raw, v.types);
-            }
-        });
-        self.spare = v.raw;
+        self.calls.start(name, &mut self.out);
     }
 
     fn close_call(&mut self, incomplete: bool) {
         self.lookahead = None;
-        self.close_value();
-        self.arguments(|a| a.push('}'));
-        if let Some(Call {
-            live: Some(call), ..
-        }) = self.call.take()
-        {
-            self.out.push(Event::ToolCallEnd {
-                index: call.index,
-                arguments: call.arguments,
-                incomplete,
-            });
-        }
+        self.calls.close(incomplete, &mut self.out);
     }
-}
 
-enum Follower {
-    Yes,
-    No,
-    Maybe,
-}
-
-/// Does `rest` start with one of `followers`? `<parameter` and `<invoke` count only when followed
-/// by whitespace, as in a real tag.
-fn match_follower(rest: &str, followers: &[Tag]) -> Follower {
-    let mut maybe = false;
-    for &tag in followers {
-        let lit = tag.text();
-        let need = lit.len() + usize::from(tag.has_attributes());
-        let b = rest.as_bytes();
-        let matches = if b.len() >= lit.len() {
-            b[..lit.len()] == *lit.as_bytes()
-        } else {
-            common_prefix(b, lit.as_bytes()) == b.len()
+    /// Emits channel text, trimming the channel as a whole; adjacent text of one channel is
+    /// merged into one event.
+    fn channel(&mut self, which: Channel, t: &str) {
+        let (trim, out) = match which {
+            Channel::Reasoning => (&mut self.reasoning, &mut self.out),
+            Channel::Content => (&mut self.content, &mut self.out),
         };
-        if !matches {
-            continue;
-        }
-        if rest.len() < need {
-            maybe = true;
-        } else if !tag.has_attributes() || rest.as_bytes()[lit.len()].is_ascii_whitespace() {
-            return Follower::Yes;
-        }
-    }
-    if maybe {
-        Follower::Maybe
-    } else {
-        Follower::No
-    }
-}
-
-/// The first `<` in `b`. Inside tool-call markup the next `<` is usually a byte or two away,
-/// where a plain look beats setting up a vector search.
-#[inline]
-fn find_lt(b: &[u8]) -> Option<usize> {
-    let head = b.len().min(8);
-    let mut i = 0;
-    while i < head {
-        if b[i] == b'<' {
-            return Some(i);
-        }
-        i += 1;
-    }
-    if b.len() <= 8 {
-        return None;
-    }
-    memchr(b'<', &b[8..]).map(|i| i + 8)
-}
-
-/// How many leading bytes `a` and `b` share. Tag literals are short, so a plain loop beats a
-/// call to `memcmp`.
-#[inline]
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let n = a.len().min(b.len());
-    let mut i = 0;
-    while i < n && a[i] == b[i] {
-        i += 1;
-    }
-    i
-}
-
-/// The `name` attribute of a tag's attribute text (`name="x"`, `name='x'`, `name=x`, `name = "x"`).
-fn parse_name(attrs: &str) -> Option<&str> {
-    // The chat template's own spelling, ` name="x"`, without the general machinery.
-    if let Some(rest) = attrs.strip_prefix(" name=\"") {
-        if let Some(end) = memchr(b'"', rest.as_bytes()) {
-            let name = &rest[..end];
-            let tail_blank = rest.as_bytes()[end + 1..]
-                .iter()
-                .all(u8::is_ascii_whitespace);
-            let (first, last) = (name.bytes().next(), name.bytes().last());
-            let padded = |b: Option<u8>| b.is_none_or(|b| b.is_ascii_whitespace() || b >= 0x80);
-            if tail_blank && !padded(first) && !padded(last) {
-                return Some(name);
-            }
-        }
-    }
-    let mut s = attrs.trim();
-    while !s.is_empty() {
-        let key_end = s
-            .find(|c: char| c.is_whitespace() || c == '=')
-            .unwrap_or(s.len());
-        let key = &s[..key_end];
-        s = s[key_end..].trim_start();
-        let mut value = None;
-        if let Some(v) = s.strip_prefix('=') {
-            let v = v.trim_start();
-            let (val, rest) = match v.chars().next() {
-                Some(q @ ('"' | '\'')) => {
-                    let inner = &v[1..];
-                    match inner.find(q) {
-                        Some(end) => (&inner[..end], &inner[end + 1..]),
-                        None => (inner, ""),
+        trim.push(t, |held, body| {
+            let slot = match (which, out.last_mut()) {
+                (Channel::Reasoning, Some(Event::Reasoning(s))) => s,
+                (Channel::Content, Some(Event::Content(s))) => s,
+                _ => {
+                    out.push(match which {
+                        Channel::Reasoning => Event::Reasoning(String::new()),
+                        Channel::Content => Event::Content(String::new()),
+                    });
+                    match out.last_mut() {
+                        Some(Event::Reasoning(s) | Event::Content(s)) => s,
+                        _ => unreachable!("just pushed a text event"),
                     }
                 }
-                _ => {
-                    let end = v.find(char::is_whitespace).unwrap_or(v.len());
-                    (&v[..end], &v[end..])
-                }
             };
-            value = Some(val);
-            s = rest.trim_start();
-        }
-        if key == "name" {
-            let name = value?.trim();
-            let name = name.strip_suffix('/').unwrap_or(name).trim_end();
-            return (!name.is_empty()).then_some(name);
-        }
-        if key_end == 0 && value.is_none() {
-            // A lone `/` or other punctuation: skip one character.
-            let mut chars = s.chars();
-            chars.next();
-            s = chars.as_str();
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        let cases = [
-            (r#" name="get_weather""#, Some("get_weather")),
-            (" name='a.b:c-d'", Some("a.b:c-d")),
-            (" name=bare", Some("bare")),
-            (" name = \"spaced\" ", Some("spaced")),
-            (" name=bare/", Some("bare")),
-            (r#" id="1" name="second""#, Some("second")),
-            (r#" name=" padded ""#, Some("padded")),
-            (r#" name="unterminated"#, Some("unterminated")),
-            (r#" name="""#, None),
-            ("", None),
-            (" foo", None),
-            (" / ", None),
-        ];
-        for (attrs, want) in cases {
-            assert_eq!(parse_name(attrs), want, "{attrs:?}");
-        }
+            slot.reserve(held.len() + body.len());
+            slot.push_str(held);
+            slot.push_str(body);
+        });
     }
 }
