@@ -3,7 +3,8 @@
 
 Run from anywhere:  python3 fuzz/seed_corpus.py
 
-For each fixture (tests/fixtures/<group>/*.json) it writes two seeds per target
+For each golden fixture (python/minimax_parser/fixtures/<group>/*.json, the folder the
+package's loader reads) it writes two seeds per target
 into fuzz/corpus/<target>/:
   stream_vs_oneshot/<group>__<name>       the raw input (the target cuts it in 1..7-char pieces)
   stream_vs_oneshot/<group>__<name>.ctl   input + 0xFF + the options as a flag byte + a cut schedule
@@ -17,7 +18,7 @@ import json
 import pathlib
 
 HERE = pathlib.Path(__file__).resolve().parent
-FIXTURES = HERE.parent / "tests" / "fixtures"
+FIXTURES = HERE.parent / "python" / "minimax_parser" / "fixtures"
 ODD_SCHEMAS = [
     {"a": {"$ref": "#/$defs/A"}, "b": {"anyOf": [{"$ref": "#/$defs/B"}, {"type": "null"}]}},
     {"a": {"anyOf": [{"oneOf": [{"type": "integer"}, {"allOf": [{"type": "boolean"}]}]}]}},
@@ -52,8 +53,10 @@ def write(target, name, data):
 
 
 def main():
-    fixtures = sorted(FIXTURES.glob("*/*.json"))  # tests/fixtures/<group>/<name>.json
+    fixtures = sorted(FIXTURES.glob("*/*.json"))  # <group>/<name>.json
     count = {}
+    if not fixtures:
+        raise SystemExit(f"no fixtures under {FIXTURES}")
     for path in fixtures:
         fx = json.loads(path.read_text("utf-8"))
         name = fx["name"].replace("/", "__")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 import minimax_parser as mp
 from minimax_parser.cli import tokenize
 
-from conftest import FIXTURES, as_expected, load_fixtures
+from conftest import as_expected, load_fixtures
 
 EXAMPLE = Path(mp.__file__).parent / "examples" / "weather.json"
 
@@ -58,6 +59,29 @@ def test_console_script_is_installed() -> None:
     assert "parse" in r.stdout and "demo" in r.stdout
 
 
+def test_conformance_runs_from_the_installed_package_outside_the_checkout(tmp_path: Path) -> None:
+    """The fixtures ship in the package: ``minimax-parser conformance`` needs no checkout, and
+    from any directory reports every fixture passing."""
+    exe = shutil.which("minimax-parser")
+    assert exe is not None, "pip install the package to get the minimax-parser command"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run(
+        [exe, "conformance", "--engine", "minimax-parser", "--markdown", "report.md"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    n = len(load_fixtures())
+    assert n >= 200
+    row = f"| minimax-parser | minimax-parser {mp.__version__} | {n} / {n} | 0 | none |"
+    assert row in r.stdout.splitlines(), r.stdout
+    assert f"over {n} fixtures" in (tmp_path / "report.md").read_text("utf-8")
+
+
 def test_parse_file_with_tools(tmp_path: Path) -> None:
     fx = next(f for f in load_fixtures() if f.tools and f.expected["tool_calls"])
     (tmp_path / "out.txt").write_text(fx.input, "utf-8")
@@ -74,8 +98,7 @@ def test_parse_file_with_tools(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("chunk", [None, "1", "7"])
 def test_parse_stream_from_stdin_adds_up(chunk: str | None) -> None:
-    text = (FIXTURES / "channels").glob("*.json").__next__().read_text("utf-8")
-    text = json.loads(text)["input"]
+    text = next(f for f in load_fixtures() if f.name.startswith("channels/")).input
     args = ["parse", "-", "--stream"] + (["--chunk-size", chunk] if chunk else [])
     r = run(*args, stdin=text)
     assert r.returncode == 0, r.stderr

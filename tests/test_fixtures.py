@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 import minimax_parser as mp
+from minimax_parser.conformance import FIXTURES_DIR
 
 from conftest import Fixture, as_expected, ids, load_fixtures, stream
 
 FIXTURES = load_fixtures()
+REPO = Path(__file__).resolve().parents[1]
+# The fixtures' one home in the checkout (make_fixtures.py writes it; the wheel ships it).
+CHECKOUT_FIXTURES = REPO / "python" / "minimax_parser" / "fixtures"
 
 
 def test_fixture_count() -> None:
     assert len(FIXTURES) >= 200
+
+
+def test_fixtures_ship_with_the_package() -> None:
+    assert FIXTURES_DIR.parent == Path(mp.__file__).resolve().parent
+    for f in FIXTURES:
+        data = json.loads((FIXTURES_DIR / f"{f.name}.json").read_text("utf-8"))
+        assert data["name"] == f.name, "a fixture's name is <group>/<file name>"
+
+
+def test_installed_fixtures_are_the_checkouts() -> None:
+    """The suite tests the installed package and its fixtures: they must be the checkout's (after
+    ``make_fixtures.py``, reinstall the package)."""
+    installed = {p.relative_to(FIXTURES_DIR): p.read_bytes() for p in FIXTURES_DIR.rglob("*.json")}
+    here = {
+        p.relative_to(CHECKOUT_FIXTURES): p.read_bytes() for p in CHECKOUT_FIXTURES.rglob("*.json")
+    }
+    assert sorted(installed) == sorted(here), "installed fixtures differ: reinstall the package"
+    stale = [str(k) for k in here if installed[k] != here[k]]
+    assert not stale, f"installed fixtures differ from the checkout (reinstall): {stale[:5]}"
 
 
 @pytest.mark.parametrize("fx", FIXTURES, ids=[f.name for f in FIXTURES])

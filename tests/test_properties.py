@@ -1,5 +1,10 @@
 """Hypothesis properties: chunking invariance on arbitrary markup, and ground truth on responses
-rendered the way the chat template writes them."""
+rendered the way the chat template writes them.
+
+The ground-truth generator here (``template_cases``) is the project's only one: the expected
+message is built with the real ``json.dumps`` as the oracle, so it checks the parser's JSON and
+schema code from the outside. The Rust suite (tests/properties.rs) keeps the chunking properties
+(any text, every fixture input, cut anywhere, equals one-shot)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import minimax_parser as mp
@@ -67,57 +72,47 @@ def test_chunking_invariance(text: str, opts: dict[str, Any], points: list[int])
     assert stream(list(text), tools=TOOLS, **opts) == whole
 
 
-safe_text = st.text(
-    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="<"), max_size=30
-)
-string_value = st.one_of(
-    safe_text,
-    st.just("</parameter> is data here"),
-    st.just("x</invoke>y"),
-    st.just("<b>bold</b>"),
+# Any text without "<": it can hold no markup, whatever else it holds (control characters, every
+# kind of Unicode whitespace, CJK, emoji...).
+any_text_but_lt = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="<"),
+    min_size=1,
+    max_size=30,
 )
 
-
-@st.composite
-def responses(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
-    """A response rendered like the chat template, with its expected message."""
-    reasoning = draw(safe_text)
-    content = draw(safe_text)
-    calls = []
-    rendered = ""
-    for _ in range(draw(st.integers(min_value=0, max_value=3))):
-        city = draw(string_value)
-        days = draw(st.one_of(st.none(), st.integers(min_value=-(10**30), max_value=10**30)))
-        rendered += (
-            '<invoke name="get_weather">\n'
-            f'<parameter name="city">{city}</parameter>\n'
-            f'<parameter name="days">{"null" if days is None else days}</parameter>\n'
-            "</invoke>\n"
-        )
-        calls.append(
-            {
-                "name": "get_weather",
-                "arguments": json.dumps({"city": city, "days": days}, ensure_ascii=False),
-                "incomplete": False,
-            }
-        )
-    text = f"{reasoning}\n</think>\n\n{content}"
-    if calls:
-        text += f"\n<minimax:tool_call>\n{rendered}</minimax:tool_call>"
-    expected = {
-        "reasoning": reasoning.strip() or None,
-        "content": content.strip() or None,
-        "tool_calls": calls,
-    }
-    return text, expected
+# A string value holding markup-like text (never a real closer followed by a follower).
+markup_value = st.lists(
+    st.one_of(
+        st.text(alphabet="abzAZ09 é天😀<>/\"'\\\n\t", min_size=1, max_size=8),
+        st.sampled_from(
+            [
+                '<parameter name="city">', '<invoke name="get_weather">', "</parameter",
+                "</invoke", "<think>", "</think>", "<minimax:tool_call>", "</", "<", "/>",
+            ]
+        ),
+    ),
+    max_size=8,
+).map("".join)  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
-@given(responses(), st.lists(st.integers(min_value=0), max_size=10))
-def test_ground_truth(case: tuple[str, dict[str, Any]], points: list[int]) -> None:
-    text, expected = case
-    assert as_expected(mp.parse(text, tools=TOOLS)) == expected
-    assert stream(cut(text, points), tools=TOOLS) == expected
+@given(markup_value, st.lists(st.integers(min_value=0), max_size=10))
+def test_string_values_round_trip(value: str, points: list[int]) -> None:
+    """A string-only value comes back verbatim, whatever markup-like text it holds, as long as a
+    ``</parameter>`` in it is not followed by a real follower; one-shot and streamed."""
+    assume("</parameter>" not in value and "</invoke>" not in value)
+    text = (
+        '</think><minimax:tool_call><invoke name="get_weather">'
+        f'<parameter name="city">{value}</parameter></invoke></minimax:tool_call>'
+    )
+    args = json.dumps({"city": value}, ensure_ascii=False)
+    want = {
+        "reasoning": None,
+        "content": None,
+        "tool_calls": [{"name": "get_weather", "arguments": args, "incomplete": False}],
+    }
+    assert as_expected(mp.parse(text, tools=TOOLS, id_generator=ids)) == want
+    assert stream(cut(text, points), tools=TOOLS) == want
 
 
 # ---------------------------------------------------------------- ground truth from random schemas
@@ -416,6 +411,7 @@ safe_value_text = st.lists(
     st.one_of(
         st.text(alphabet="abcXYZ019 \n\t\"'\\/&=.,:;!?é天気😀\u2028", min_size=1, max_size=6),
         st.sampled_from(VALUE_FRAGMENTS),
+        any_text_but_lt,
     ),
     max_size=5,
 ).map("".join)
@@ -477,12 +473,15 @@ def values_for(draw: st.DrawFn, p: ParamSchema) -> Val:
 
 
 TOOL_NAMES = ["get_weather", "fs.read-file:v2", "天气查询", "mcp:github.create-issue", "🔧fix"]
-PARAM_NAMES = ["city", "days", "max-bytes", "opt.follow:links", "城市", "数量", "🎒", "q"]
+PARAM_NAMES = [
+    "city", "days", "max-bytes", "opt.follow:links", "城市", "数量", "🎒", "q", "payload",
+]  # fmt: skip
 
 free_text = st.lists(
     st.one_of(
         st.text(alphabet="abcXYZ019 \n,.!?'\"é天気😀", min_size=1, max_size=8),
         st.sampled_from(["a < b", "x > y", "&amp;", "用户想知道", "🇯🇵 👍🏽"]),
+        any_text_but_lt,
     ),
     max_size=4,
 ).map("".join)
@@ -532,7 +531,8 @@ def template_cases(draw: st.DrawFn) -> TemplateCase:
     calls: list[dict[str, Any]] = []
     values: list[tuple[int, str, Val]] = []
     n_invokes = draw(st.integers(min_value=0, max_value=4))
-    split = draw(st.integers(min_value=1, max_value=4))
+    # split == 0: the first block is empty (<minimax:tool_call>\n</minimax:tool_call>).
+    split = draw(st.integers(min_value=0, max_value=4))
 
     def render_invoke() -> str:
         name, params = tools[draw(st.integers(min_value=0, max_value=len(tools) - 1))]
@@ -575,14 +575,14 @@ def template_cases(draw: st.DrawFn) -> TemplateCase:
     return TemplateCase(text, tool_json, expected, reasoning_parts, content_parts, values)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(template_cases())
 def test_template_one_shot_is_ground_truth(case: TemplateCase) -> None:
     """(a) parse gives the message the response was built from."""
     assert as_expected(mp.parse(case.text, tools=case.tools, id_generator=ids)) == case.expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(template_cases(), st.lists(st.integers(min_value=0), max_size=12))
 def test_template_chunking_is_ground_truth(case: TemplateCase, points: list[int]) -> None:
     """(b) streaming at random cut points, and one char at a time, gives the ground truth."""
@@ -590,7 +590,7 @@ def test_template_chunking_is_ground_truth(case: TemplateCase, points: list[int]
     assert stream(list(case.text), tools=case.tools) == case.expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(template_cases(), st.lists(st.integers(min_value=0), max_size=20))
 def test_template_streamed_arguments_are_json_prefixes(
     case: TemplateCase, points: list[int]
@@ -615,7 +615,7 @@ def test_template_streamed_arguments_are_json_prefixes(
     assert args == [c["arguments"] for c in case.expected["tool_calls"]]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(template_cases())
 def test_template_nothing_lost(case: TemplateCase) -> None:
     """(d) every generated text, tool name and value is in the output."""

@@ -409,7 +409,7 @@ def test_all_fixtures_async_client(servers: Servers) -> None:
 
 def test_authorization_and_body_forwarded_unchanged(servers: Servers) -> None:
     port = servers.proxy()
-    fx = BY_NAME["channels/basic_split.json"]
+    fx = BY_NAME["channels/basic_split"]
     c = client(port, api_key="sk-secret-123")
     c.chat.completions.create(**_request(fx))
     path, auth, _ = servers.upstream.requests[-1]
@@ -534,7 +534,7 @@ def test_malformed_upstream_chunk(servers: Servers) -> None:
             for _ in s:
                 pass
     # ...and the proxy goes on serving.
-    fx = BY_NAME["channels/basic_split.json"]
+    fx = BY_NAME["channels/basic_split"]
     with c.chat.completions.create(**_request(fx), stream=True) as stream:
         assert merged(stream) == want(fx)
 
@@ -692,7 +692,7 @@ def test_cli_proxy_command(servers: Servers) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        fx = BY_NAME["channels/basic_split.json"]
+        fx = BY_NAME["channels/basic_split"]
         deadline = time.monotonic() + 15
         while True:
             try:

@@ -1,19 +1,16 @@
-//! Shared by the fuzz targets: options from a flag byte, cut points, and the streaming checks.
+//! Shared by the fuzz targets: options from a flag byte, cut points, and the streaming checks
+//! (`tests/common/check.rs`, the one copy the integration tests use too, included by path).
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use minimax_parser::{
-    parse_with_ids, Event, IdGenerator, Message, MessageBuilder, Options, ReasoningMode,
-    StreamParser, ToolCallsInReasoning, ToolSet,
+    parse_with_ids, Message, Options, ReasoningMode, ToolCallsInReasoning, ToolSet,
 };
-use serde_json::Value;
 
-/// Deterministic ids, so streamed and one-shot messages compare equal.
-pub fn ids() -> IdGenerator {
-    IdGenerator::from_fn(|i| format!("call_{i}"))
-}
+#[path = "../../tests/common/check.rs"]
+mod check;
+use check::ids;
 
 /// Bit 0: inline reasoning; bit 1: start in content; bit 2: ignore tool calls in reasoning.
 pub fn options(tools: Arc<ToolSet>, flags: u8) -> Options {
@@ -41,53 +38,11 @@ pub fn split_ff(data: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-fn is_json_prefix(s: &str) -> bool {
-    match serde_json::from_str::<Value>(s) {
-        Ok(_) => true,
-        Err(e) => e.is_eof(),
-    }
-}
-
-/// Feeds `pieces`, checks the streaming contract and returns the merged message. The check that
-/// every delta leaves a JSON prefix re-parses the arguments so far (quadratic in their length),
-/// so it runs only when `prefixes`.
+/// Feeds `pieces`, checks the streaming contract (`check::check_events`) and returns the merged
+/// message. The check that every delta leaves a JSON prefix re-parses the arguments so far
+/// (quadratic in their length), so it runs only when `prefixes`.
 pub fn run(opts: &Options, pieces: &[&str], prefixes: bool) -> Message {
-    let mut p = StreamParser::with_ids(opts.clone(), ids());
-    let mut events = Vec::new();
-    for piece in pieces {
-        events.extend(p.feed(piece).expect("feed"));
-    }
-    events.extend(p.finish().expect("finish"));
-    let mut args: HashMap<usize, String> = HashMap::new();
-    for e in &events {
-        match e {
-            Event::ToolCallStart { index, .. } => {
-                assert!(args.insert(*index, String::new()).is_none(), "index reused");
-            }
-            Event::ToolCallDelta { index, arguments } => {
-                let a = args.get_mut(index).expect("delta before start");
-                a.push_str(arguments);
-                assert!(
-                    !prefixes || is_json_prefix(a),
-                    "arguments not a JSON prefix: {a:?}"
-                );
-            }
-            Event::ToolCallEnd {
-                index, arguments, ..
-            } => {
-                let a = args.remove(index).expect("end before start");
-                assert_eq!(&a, arguments, "deltas do not add up to the arguments");
-                let v: Value = serde_json::from_str(arguments)
-                    .unwrap_or_else(|e| panic!("arguments not JSON ({e}): {arguments:?}"));
-                assert!(v.is_object(), "arguments not an object: {arguments:?}");
-            }
-            Event::Reasoning(t) | Event::Content(t) => assert!(!t.is_empty(), "empty text event"),
-        }
-    }
-    assert!(args.is_empty(), "a call never ended: {args:?}");
-    let mut b = MessageBuilder::new();
-    b.extend(events);
-    b.build()
+    check::stream_checked(opts, pieces.iter().copied(), prefixes)
 }
 
 /// Cuts `text` into pieces on char boundaries: each byte of `schedule` is the next piece's

@@ -70,7 +70,10 @@ fn check_graph(data: &[u8]) {
             .map(|j| json!({"$ref": format!("#/$defs/d{j}")}))
             .collect();
         if combinator == "$ref" {
-            def.insert("$ref".into(), refs[0].get("$ref").cloned().unwrap_or_default());
+            def.insert(
+                "$ref".into(),
+                refs[0].get("$ref").cloned().unwrap_or_default(),
+            );
         } else if !refs.is_empty() {
             def.insert(combinator.into(), Value::Array(refs));
         }

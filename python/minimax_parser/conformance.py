@@ -1,7 +1,7 @@
 """The conformance table: the golden fixtures through every MiniMax-M2 parser installed here.
 
-``minimax-parser conformance`` runs each fixture (``tests/fixtures/**/*.json``: raw output, tools,
-options, expected message) through:
+``minimax-parser conformance`` runs each golden fixture (raw output, tools, options, expected
+message; shipped in the package, see :func:`load_fixtures`) through:
 
 * ``minimax-parser``: this package, one-shot and streamed one character at a time;
 * ``vllm``: vLLM's built-in ``minimax_m2`` tool and reasoning parsers, through its own
@@ -38,7 +38,7 @@ from . import (
     parse,
 )
 
-__all__ = ["ENGINES", "Fixture", "Result", "load_fixtures", "main", "run_engine"]
+__all__ = ["ENGINES", "FIXTURES_DIR", "Fixture", "Result", "load_fixtures", "main", "run_engine"]
 
 
 @dataclass
@@ -54,16 +54,23 @@ class Fixture:
     engines: dict[str, str] = field(default_factory=dict)
 
 
+#: The golden fixtures, ``<group>/<name>.json``, shipped as package data. This is their one home:
+#: the Rust suite, the fuzz seed corpus and ``tests/fixtures/make_fixtures.py`` (which writes
+#: them) use this folder too; its format is described in ``tests/fixtures/README.md``.
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+
+
 def default_fixtures_dir() -> Path:
-    """``tests/fixtures`` of the checkout this module runs from, or of the current directory."""
-    here = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
-    return here if here.is_dir() else Path("tests/fixtures")
+    """The fixtures shipped with this package (:data:`FIXTURES_DIR`)."""
+    return FIXTURES_DIR
 
 
 def load_fixtures(root: Path | None = None) -> list[Fixture]:
-    """Every fixture under ``root`` (default: :func:`default_fixtures_dir`)."""
-    root = root or default_fixtures_dir()
-    paths = sorted(root.rglob("*.json"))
+    """Every fixture under ``root`` (default: :data:`FIXTURES_DIR`), sorted by name: each
+    ``*.json`` file in a group folder below ``root``. Files directly in ``root`` are not
+    fixtures."""
+    root = root or FIXTURES_DIR
+    paths = sorted(p for p in root.rglob("*.json") if p.parent != root)
     if not paths:
         raise FileNotFoundError(f"no fixtures under {root}; pass --fixtures DIR")
     out = []
@@ -71,7 +78,7 @@ def load_fixtures(root: Path | None = None) -> list[Fixture]:
         data = json.loads(path.read_text("utf-8"))
         out.append(
             Fixture(
-                name=str(path.relative_to(root).with_suffix("")),
+                name=path.relative_to(root).with_suffix("").as_posix(),
                 rule=data.get("rule", ""),
                 input=data["input"],
                 tools=data.get("tools"),
@@ -387,7 +394,12 @@ def report(runs: Sequence[tuple[str, str, list[Result]]]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """``minimax-parser conformance``."""
     ap = argparse.ArgumentParser(prog="minimax-parser conformance", description=__doc__)
-    ap.add_argument("--fixtures", type=Path, default=None, help="fixtures folder")
+    ap.add_argument(
+        "--fixtures",
+        type=Path,
+        default=None,
+        help="fixtures folder, <group>/<name>.json (default: the ones shipped with the package)",
+    )
     ap.add_argument("--engine", action="append", choices=sorted(ENGINES), help="repeatable")
     ap.add_argument("--markdown", type=Path, help="also write the report to this file")
     args = ap.parse_args(argv)

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use minimax_parser::{
-    Event, IdGenerator, Message, MessageBuilder, Options, ReasoningMode, StreamParser,
-    ToolCallsInReasoning, ToolSet,
-};
+use minimax_parser::{Message, Options, ReasoningMode, ToolCallsInReasoning, ToolSet};
 use serde_json::Value;
+
+pub mod check;
+pub use check::ids;
 
 /// One golden fixture file.
 pub struct Fixture {
@@ -34,10 +34,15 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every fixture: the `*.json` files under `tests/fixtures/<group>/`. Files directly in
-/// `tests/fixtures` (notes and data about the fixtures) are not fixtures.
+/// The golden fixtures' one home, `<group>/<name>.json`: shipped in the Python package as
+/// package data (the package's loader, `minimax_parser.conformance.load_fixtures`, reads the
+/// same folder); written by `tests/fixtures/make_fixtures.py`.
+pub const FIXTURES_DIR: &str = "python/minimax_parser/fixtures";
+
+/// Every fixture: the `*.json` files in the group folders of [`FIXTURES_DIR`]. Files directly in
+/// it are not fixtures.
 pub fn fixtures() -> Vec<Fixture> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURES_DIR);
     let mut groups: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("fixtures dir")
         .map(|e| e.unwrap().path())
@@ -94,60 +99,10 @@ pub fn options(tools: &[Value], o: &Value) -> Options {
     opts
 }
 
-/// Deterministic ids so streamed and one-shot messages compare equal.
-pub fn ids() -> IdGenerator {
-    IdGenerator::from_fn(|i| format!("call_{i}"))
-}
-
-/// Feeds `pieces` one by one, checks the streaming contract on the way, returns the merged message.
+/// Feeds `pieces` one by one, checks the whole streaming contract on the way (see
+/// [`check::check_events`]), returns the merged message.
 pub fn stream<'a>(opts: &Options, pieces: impl IntoIterator<Item = &'a str>) -> Message {
-    let mut p = StreamParser::with_ids(opts.clone(), ids());
-    let mut events = Vec::new();
-    for piece in pieces {
-        events.extend(p.feed(piece).expect("feed"));
-    }
-    events.extend(p.finish().expect("finish"));
-    check_events(&events);
-    let mut b = MessageBuilder::new();
-    b.extend(events);
-    b.build()
-}
-
-/// The streaming contract: argument deltas concatenate to the end event's arguments, every
-/// prefix is a prefix of valid JSON, and the final arguments are a JSON object.
-pub fn check_events(events: &[Event]) {
-    let mut args: std::collections::HashMap<usize, String> = Default::default();
-    for e in events {
-        match e {
-            Event::ToolCallStart { index, .. } => {
-                assert!(args.insert(*index, String::new()).is_none(), "index reused");
-            }
-            Event::ToolCallDelta { index, arguments } => {
-                let a = args.get_mut(index).expect("delta before start");
-                a.push_str(arguments);
-                assert!(is_json_prefix(a), "not a JSON prefix: {a:?}");
-            }
-            Event::ToolCallEnd {
-                index, arguments, ..
-            } => {
-                let a = args.remove(index).expect("end before start");
-                assert_eq!(&a, arguments, "deltas do not add up to the arguments");
-                let v: Value = serde_json::from_str(arguments)
-                    .unwrap_or_else(|e| panic!("arguments not JSON ({e}): {arguments}"));
-                assert!(v.is_object(), "arguments not an object: {arguments}");
-            }
-            Event::Reasoning(t) | Event::Content(t) => assert!(!t.is_empty(), "empty text event"),
-        }
-    }
-    assert!(args.is_empty(), "a call never ended: {args:?}");
-}
-
-/// True when `s` is a prefix of some valid JSON text.
-pub fn is_json_prefix(s: &str) -> bool {
-    match serde_json::from_str::<Value>(s) {
-        Ok(_) => true,
-        Err(e) => e.is_eof(),
-    }
+    check::stream_checked(opts, pieces, true)
 }
 
 /// The message as the fixture's `expected` shape.

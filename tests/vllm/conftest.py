@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,10 @@ import pytest
 
 import minimax_parser.conformance as conformance
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+# The package's fixture loader (fixtures shipped as package data), re-exported for the suite.
+from minimax_parser.conformance import Fixture as Fixture
+from minimax_parser.conformance import load_fixtures as load_fixtures
+
 SKIP = os.environ.get("MINIMAX_PARSER_SKIP_VLLM") == "1"
 
 
@@ -60,33 +61,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(mark)
-
-
-@dataclass
-class Fixture:
-    name: str
-    input: str
-    tools: list[dict[str, Any]] | None
-    options: dict[str, Any]
-    expected: dict[str, Any]
-
-
-def load_fixtures() -> list[Fixture]:
-    out = []
-    for path in sorted(FIXTURES.rglob("*.json")):
-        data = json.loads(path.read_text("utf-8"))
-        if not (isinstance(data, dict) and "input" in data and "expected" in data):
-            continue  # not a fixture (e.g. engine_differences.json)
-        out.append(
-            Fixture(
-                name=str(path.relative_to(FIXTURES)),
-                input=data["input"],
-                tools=data.get("tools"),
-                options=data.get("options", {}),
-                expected=data["expected"],
-            )
-        )
-    return out
 
 
 def _build_tokenizer() -> Any:
