@@ -2,9 +2,15 @@
 streamed through vLLM 0.32's ``ParserManager`` -> ``Parser.parse_delta`` path one token at a time,
 plus SGLang's ``MinimaxM2Detector`` (after its ``minimax`` reasoning parser) when importable.
 
-Run under the vLLM 0.32 venv, from the repository root::
+Under vLLM 0.11 the same workload goes through that release's own serving path instead
+(``OpenAIServingChat.chat_completion_stream_generator``; there is no ``Parser`` and no SGLang
+column): ``minimax_rs`` against 0.11's built-in ``minimax_m2`` tool and reasoning parsers, each
+step timed whole and inside the parsers, next to what the generator's own text accumulation costs.
+
+Run under a vLLM venv (scripts/vllm_env.sh), from the repository root::
 
     PYTHONPATH=python ~/.cache/minimax-parser/venv-vllm-0.32.0/bin/python benches/vllm_compare.py
+    PYTHONPATH=python ~/.cache/minimax-parser/venv-vllm-0.11.2/bin/python benches/vllm_compare.py
 
 The workload is ``benches/workloads.write_file_response``: reasoning, a short reply, then one
 ``write_file`` call whose ``content`` is 80, 320 and 1,280 lines of code. Token ids come from the
@@ -20,6 +26,7 @@ divided by *all* of the phase's tokens, so it holds whatever the rest would have
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import importlib
 import json
@@ -212,6 +219,297 @@ def best_of(run: Callable[[Workload, float], Cell], w: Workload, budget: float, 
     return min(cells, key=lambda c: c.us_per_token)
 
 
+# ---------------------------------------------------------------------------------------------
+# vLLM 0.11: the legacy serving path, ``OpenAIServingChat.chat_completion_stream_generator``
+
+
+@dataclass
+class LegacyCell:
+    step_us: float  # the whole serving step, per tool-phase token
+    parsers_us: float  # of which: inside the parser methods
+    lower_bound: bool
+    correct: bool | None
+    trims: bool = False  # correct except for whitespace trimmed off string values
+
+    def show(self) -> str:
+        def fmt(x: float) -> str:
+            return f"{x:,.2f}" if x < 100 else f"{x:,.0f}"
+
+        if self.lower_bound:
+            return f"> {fmt(self.step_us)} / > {fmt(self.parsers_us)}"
+        return f"{fmt(self.step_us)} / {fmt(self.parsers_us)}"
+
+
+_PARSER_METHODS = (
+    "extract_reasoning_streaming",
+    "is_reasoning_end",
+    "extract_content_ids",
+    "extract_tool_calls_streaming",
+)
+
+
+def _time_methods(classes: list[Any], spent: list[float]) -> None:
+    """Adds the time spent in the parsers' streaming methods to ``spent[0]``."""
+    clock = time.perf_counter
+    for cls in classes:
+        for name in _PARSER_METHODS:
+            method = getattr(cls, name, None)
+            if method is None or getattr(method, "_timed", False):
+                continue
+
+            def timed(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+                t = clock()
+                try:
+                    return _method(*args, **kwargs)
+                finally:
+                    spent[0] += clock() - t
+
+            timed._timed = True  # type: ignore[attr-defined]
+            setattr(cls, name, timed)
+
+
+def legacy_engine(name: str, tokenizer: Any) -> Callable[[Workload, float], LegacyCell]:
+    """``--tool-call-parser NAME --reasoning-parser NAME`` with auto tool choice, through 0.11's
+    own stream generator (built as ``tests/vllm/test_legacy.py`` builds it), one token per
+    engine step. Each step is timed from the engine handing over its output to the generator
+    asking for the next one (the generator's work for that output, chunk serialization
+    included); the parsers' share is timed inside their methods."""
+    legacy = importlib.import_module("test_legacy")
+    protocol = importlib.import_module("vllm.entrypoints.openai.protocol")
+    outputs = importlib.import_module("vllm.outputs")
+    serving = legacy.serving(reasoning=name, tool=name)
+    spent = [0.0]
+    _time_methods([serving.reasoning_parser, serving.tool_parser], spent)
+
+    def run(w: Workload, budget: float) -> LegacyCell:
+        request = protocol.ChatCompletionRequest(
+            model=MODEL,
+            messages=[{"role": "user", "content": "Rewrite src/lib.rs"}],
+            tools=TOOLS,
+            tool_choice="auto",
+            stream=True,
+        )
+        request = legacy._prepare(serving, tokenizer, request)
+        n = len(w.deltas)
+        results = [
+            outputs.RequestOutput(
+                request_id="r",
+                prompt=None,
+                prompt_token_ids=w.prompt_ids,
+                prompt_logprobs=None,
+                outputs=[
+                    outputs.CompletionOutput(
+                        index=0,
+                        text=piece,
+                        token_ids=list(ids),
+                        cumulative_logprob=None,
+                        logprobs=None,
+                        finish_reason="stop" if k == n - 1 else None,
+                    )
+                ],
+                finished=k == n - 1,
+            )
+            for k, (piece, ids) in enumerate(w.deltas)
+        ]
+        clock = time.perf_counter
+        stamps: list[tuple[float, float]] = []  # (clock, parser time) as each output goes in
+        start = clock()
+
+        async def replay() -> Any:
+            for k, res in enumerate(results):
+                if k and clock() - start > budget:
+                    break
+                stamps.append((clock(), spent[0]))
+                yield res
+            stamps.append((clock(), spent[0]))
+
+        async def go() -> list[str]:
+            gen = serving.chat_completion_stream_generator(
+                request,
+                replay(),
+                "r",
+                "m",
+                [],
+                tokenizer,
+                protocol.RequestResponseMetadata(request_id="r"),
+            )
+            return [line async for line in gen]
+
+        gc.collect()
+        lines = asyncio.run(go())
+        steps = len(stamps) - 1
+        done = steps == n
+        step_time = stamps[-1][0] - stamps[min(w.tool_from, steps)][0]
+        parser_time = stamps[-1][1] - stamps[min(w.tool_from, steps)][1]
+        correct = None
+        per = 1e6 / w.tool_tokens
+        if done:
+            chunks = [json.loads(x[len("data: ") :]) for x in lines[:-1]]
+            got = legacy.merge_chunks(chunks)
+            args = [json.loads(c["arguments"]) for c in got["tool_calls"]]
+            correct = args == [w.expected_args] and got["finish_reason"] == "tool_calls"
+            if not correct and args and got["finish_reason"] == "tool_calls":
+                # 0.11's built-in trims string values: the content's last newline goes.
+                trimmed = {k: v.strip() for k, v in w.expected_args.items()}
+                if [{k: v.strip() for k, v in a.items()} for a in args] == [trimmed]:
+                    return LegacyCell(step_time * per, parser_time * per, not done, True, True)
+        return LegacyCell(step_time * per, parser_time * per, not done, correct)
+
+    return run
+
+
+def alone_us(w: Workload, tokenizer: Any, repeat: int) -> float:
+    """``minimax_rs``'s 0.11 reasoning parser driven directly with the same deltas (what the
+    generator calls on each step when our two parsers are linked: ``extract_reasoning_streaming``
+    and the two ``is_reasoning_end`` questions), without the generator around it; per tool-phase
+    token, best of ``repeat``."""
+    legacy = importlib.import_module("test_legacy")
+    plugin = importlib.import_module("minimax_parser.vllm_plugin.v0_11")
+    protocol = importlib.import_module("vllm.entrypoints.openai.protocol")
+    serving = legacy.serving()
+    clock = time.perf_counter
+    best = float("inf")
+    for _ in range(repeat):
+        request = protocol.ChatCompletionRequest(
+            model=MODEL,
+            messages=[{"role": "user", "content": "Rewrite src/lib.rs"}],
+            tools=TOOLS,
+            tool_choice="auto",
+            stream=True,
+        )
+        served = plugin.ServedRequest(serving, request)
+        served.prompt = w.prompt_ids
+        token = plugin._SERVED.set(served)
+        parser = serving.reasoning_parser(tokenizer)
+        serving.tool_parser(tokenizer)
+        plugin._SERVED.reset(token)
+        n, spent = len(w.deltas), 0.0
+        gc.collect()
+        for k, (piece, ids) in enumerate(w.deltas):
+            served.output = outputs_stub(k == n - 1)
+            t = clock()
+            parser.extract_reasoning_streaming("", "", piece, [], [], ids)
+            parser.is_reasoning_end(ids)
+            parser.is_reasoning_end(w.prompt_ids)
+            dt = clock() - t
+            if k >= w.tool_from:
+                spent += dt
+        best = min(best, spent)
+    return best / w.tool_tokens * 1e6
+
+
+def outputs_stub(last: bool) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(index=0, finish_reason="stop" if last else None)
+
+
+def accumulation_us(w: Workload) -> float:
+    """What 0.11's stream generator does with the text itself on every step, for any parser:
+    ``current_text = previous_text + delta_text`` and the same for the token ids (both grow with
+    the response), per tool-phase token; best of 3."""
+    best = float("inf")
+    clock = time.perf_counter
+    for _ in range(3):
+        previous_text, previous_ids = "", list[int]()
+        spent = 0.0
+        for k, (piece, ids) in enumerate(w.deltas):
+            t = clock()
+            current_text = previous_text + piece
+            current_ids = previous_ids + ids
+            dt = clock() - t
+            previous_text, previous_ids = current_text, current_ids
+            if k >= w.tool_from:
+                spent += dt
+        best = min(best, spent)
+    return best / w.tool_tokens * 1e6
+
+
+def _mark(cell: LegacyCell) -> str:
+    return " (wrong)" if cell.correct is False else (" (trims)" if cell.trims else "")
+
+
+def main_legacy(args: argparse.Namespace, vllm_version: str) -> None:
+    tokenizer = vllm_test_helpers().get_tokenizer()
+    ours = legacy_engine("minimax_rs", tokenizer)
+    builtin = legacy_engine("minimax_m2", tokenizer)
+    workloads = [build_workload(tokenizer, n) for n in args.lines]
+    warm = build_workload(tokenizer, 8)
+    ours(warm, args.max_seconds)
+    builtin(warm, args.max_seconds)
+
+    rows = []
+    for w in workloads:
+        cells = {}
+        for label, run, repeat in (("minimax_rs", ours, args.repeat), ("minimax_m2", builtin, 1)):
+            cell = min((run(w, args.max_seconds) for _ in range(repeat)), key=lambda c: c.step_us)
+            cells[label] = cell
+            status = {True: "ok", False: "WRONG", None: "stopped"}[cell.correct] + _mark(cell)
+            print(
+                f"  {w.lines} lines, {label}: {cell.show()} µs/token ({status}; "
+                f"{time.strftime('%H:%M:%S')})",
+                file=sys.stderr,
+                flush=True,
+            )
+        rows.append((w, cells, accumulation_us(w), alone_us(w, tokenizer, args.repeat)))
+
+    print(
+        f"\nvLLM {vllm_version}, OpenAIServingChat.chat_completion_stream_generator, one token "
+        "per engine step; µs per token in the tool-call phase, whole step / inside the parsers "
+        "(lower is better)\n"
+    )
+    header = [
+        "content lines",
+        "tokens (tool phase / total)",
+        "vLLM minimax_m2",
+        "minimax_rs",
+        "vLLM's text accumulation",
+        "minimax_rs step minus accumulation",
+        "minimax_rs parsers alone",
+        "built-in / minimax_rs (step)",
+    ]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for w, cells, acc, alone in rows:
+        o, b = cells["minimax_rs"], cells["minimax_m2"]
+        print(
+            "| "
+            + " | ".join(
+                [
+                    f"{w.lines:,}",
+                    f"{w.tool_tokens:,} / {sum(len(i) for _, i in w.deltas):,}",
+                    b.show() + _mark(b),
+                    o.show() + _mark(o),
+                    f"{acc:,.2f}",
+                    f"{o.step_us - acc:,.2f}",
+                    f"{alone:,.2f}",
+                    ("> " if b.lower_bound else "") + f"{b.step_us / o.step_us:,.0f}x",
+                ]
+            )
+            + " |"
+        )
+    first, last = rows[0], rows[-1]
+    growth = (last[1]["minimax_rs"].step_us - last[2]) / (first[1]["minimax_rs"].step_us - first[2])
+    parsers = last[1]["minimax_rs"].parsers_us / first[1]["minimax_rs"].parsers_us
+    alone = last[3] / first[3]
+    print()
+    print(
+        f"* minimax_rs, {last[0].lines:,} vs {first[0].lines:,} lines: parsers alone {alone:.2f}x; "
+        f"inside the generator: in the parsers {parsers:.2f}x, step minus vLLM's accumulation "
+        f"{growth:.2f}x (the generator copies the whole text and id list on every step, which "
+        "slows whatever runs next to it)"
+    )
+    print(
+        "* (trims): the call's arguments are right except that string values lose trailing "
+        "whitespace (the content's last newline)"
+    )
+    print(
+        f"* budget {args.max_seconds:g} s per cell; minimax_rs best of {args.repeat}; built-in one "
+        "run; timers wrap the parser methods of both engines alike"
+    )
+    print(f"* command: {' '.join([sys.executable, *sys.argv])}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--lines", type=int, nargs="+", default=[80, 320, 1280])
@@ -226,6 +524,9 @@ def main() -> None:
     args = ap.parse_args()
 
     vllm_version = importlib.import_module("vllm").__version__
+    if vllm_version.startswith("0.11."):
+        main_legacy(args, vllm_version)
+        return
     tokenizer = vllm_test_helpers().get_tokenizer()
     # The fast engines run first at each size, so the built-in's long runs cannot disturb them.
     engines: dict[str, tuple[Callable[[Workload, float], Cell], int]] = {

@@ -22,6 +22,7 @@ import pytest
 
 import minimax_parser as mp
 import minimax_parser.vllm_plugin as vllm_plugin
+from minimax_parser.vllm_plugin.common import Response
 
 from conftest import (
     LEGACY,
@@ -364,13 +365,13 @@ def test_final_delta_with_a_whole_call_is_not_replaced(tokenizer: Any) -> None:
 def test_feeds_only_delta_text(tokenizer: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Linear: the parser sees each delta once, never the growing current_text."""
     fed: list[str] = []
-    real = vllm_plugin.Session.feed
+    real = Response.feed
 
-    def spy(self: Any, text: str, start: bool) -> list[Any]:
+    def spy(self: Any, text: str) -> list[Any]:
         fed.append(text)
-        return real(self, text, start)
+        return real(self, text)
 
-    monkeypatch.setattr(vllm_plugin.Session, "feed", spy)
+    monkeypatch.setattr(Response, "feed", spy)
     pieces = [t for t, _ in token_deltas(tokenizer, TEXT, 1)]
     merge_chunks(stream_chunks(tokenizer, [TEXT], make_request(TOOLS, stream=True), 1))
     assert [t for t in fed if t] == [t for t in pieces if t]

@@ -45,6 +45,11 @@ def parser_class(reasoning: str = "minimax_rs", tool: str | None = "minimax_rs")
         tokenizer=get_tokenizer(),
     )
     assert cls is not None
+    # Our two parsers together: register() makes vLLM build our own Parser (one per response).
+    ours = (
+        isinstance(reasoning, str) and reasoning.startswith("minimax_rs") and tool == "minimax_rs"
+    )
+    assert (cls.__name__ == "MinimaxRsParser") is ours, cls.__mro__
     return cls
 
 
@@ -62,6 +67,12 @@ def expected(f: Fixture) -> dict[str, Any]:
     }
 
 
+def prompt_ids(tokenizer: Any, f: Fixture) -> list[int]:
+    start = f.options.get("start_in_reasoning", True)
+    text = PROMPT_IN_REASONING if start else PROMPT_AFTER_REASONING
+    return list(tokenizer.encode(text, add_special_tokens=False))
+
+
 def run_stream(
     tokenizer: Any, f: Fixture, per_delta: int, request: Any = None, **names: Any
 ) -> list[Any]:
@@ -70,10 +81,7 @@ def run_stream(
     parser = cls(tokenizer, request.tools, model_config=None)
     request = parser.adjust_request(request)
     assert request.skip_special_tokens is False
-    start = f.options.get("start_in_reasoning", True)
-    prompt = tokenizer.encode(
-        PROMPT_IN_REASONING if start else PROMPT_AFTER_REASONING, add_special_tokens=False
-    )
+    prompt = prompt_ids(tokenizer, f)
     pieces = list(token_deltas(tokenizer, f.input, per_delta))
     if not pieces:
         pieces = [("", [])]
@@ -103,11 +111,11 @@ def test_parse_delta(tokenizer: Any, f: Fixture, per_delta: int) -> None:
 def test_parse(tokenizer: Any, f: Fixture) -> None:
     if reason := _unsupported(f):
         pytest.skip(reason)
-    if not f.options.get("start_in_reasoning", True):
-        pytest.skip("vLLM 0.32's DelegatingParser.parse never shows the prompt to the parsers")
     cls = parser_class(reasoning=reasoning_name(f))
     request = make_request(f.tools)
     parser = cls(tokenizer, request.tools, model_config=None)
+    # As chat_completion_full_generator does: the prompt decides where the response starts.
+    parser.set_prompt_token_ids(prompt_ids(tokenizer, f))
     reasoning, content, calls = parser.parse(f.input, request, enable_auto_tools=True)
     got = {
         "reasoning": reasoning,
@@ -117,7 +125,7 @@ def test_parse(tokenizer: Any, f: Fixture) -> None:
     assert got == expected(f)
 
 
-TYPED = [f for f in FIXTURES if f.tools and f.options.get("start_in_reasoning", True)]
+TYPED = [f for f in FIXTURES if f.tools]
 
 
 @pytest.mark.parametrize("f", TYPED, ids=[f.name for f in TYPED])
@@ -129,6 +137,7 @@ def test_parse_batch_path_takes_the_request_tools(tokenizer: Any, f: Fixture) ->
     cls = parser_class(reasoning=reasoning_name(f))
     request = make_request(f.tools)
     parser = cls(tokenizer, None, chat_template_kwargs={})
+    parser.set_prompt_token_ids(prompt_ids(tokenizer, f))  # as batch_serving.py does
     reasoning, content, calls = parser.parse(f.input, request=request, enable_auto_tools=True)
     got = {
         "reasoning": reasoning,

@@ -17,7 +17,10 @@ from conftest import LEGACY, ONLY_PARSER_API
 
 # ToolParserManager moved from vllm.entrypoints.openai.tool_parsers (0.11) to vllm.tool_parsers.
 TOOL_PARSERS = "vllm.entrypoints.openai.tool_parsers" if LEGACY else "vllm.tool_parsers"
-PLUGIN_FILE = Path(__file__).parents[2] / "python" / "minimax_parser" / "vllm_plugin.py"
+# What --tool-parser-plugin takes as a file (0.11.2 requires a path): the package's __init__.py.
+PLUGIN_FILE = (
+    Path(__file__).parents[2] / "python" / "minimax_parser" / "vllm_plugin" / "__init__.py"
+)
 
 
 def _run(code: str) -> str:

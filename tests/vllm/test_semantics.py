@@ -60,7 +60,7 @@ def ids(tokenizer: Any, text: str) -> list[int]:
 
 def test_marker_ids_are_the_real_ones(tokenizer: Any) -> None:
     rp = reasoning_parser(tokenizer)
-    assert (rp._ids.think_start, rp._ids.think_end, rp._ids.tool_start, rp._ids.tool_end) == (
+    assert (rp.ids.think_start, rp.ids.think_end, rp.ids.tool_start, rp.ids.tool_end) == (
         THINK,
         END,
         TOOL,

@@ -1,0 +1,361 @@
+"""The plugin for vLLM 0.32's unified ``Parser`` API (``vllm.parser``).
+
+vLLM builds one ``Parser`` per response (per request and choice) and calls only its public
+methods: ``adjust_request``, ``set_prompt_token_ids``, ``parse``, ``parse_delta``,
+``is_reasoning_end`` and ``count_reasoning_tokens``. ``ParserManager._compose_parser`` (the seam
+vLLM itself uses for its unified parsers) turns the configured reasoning and tool parser classes
+into that class. :func:`register` wraps it: when the result is vLLM's generic ``DelegatingParser``
+around our tool parser *and* one of our reasoning parsers, it returns :class:`MinimaxRsParser`
+instead, which parses the whole response with one :class:`~.common.Response`. Every other
+combination keeps vLLM's composition; our parser classes then work standalone (reasoning first,
+the raw rest handed over; or tool calls after another reasoning parser).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+from collections.abc import Sequence
+from typing import Any
+
+from packaging.version import Version
+from vllm.entrypoints.generate.base.protocol import (  # type: ignore[import-not-found, unused-ignore]
+    DeltaFunctionCall,
+    DeltaMessage,
+    DeltaToolCall,
+    ExtractedToolCallInformation,
+    FunctionCall,
+    ToolCall,
+)
+from vllm.logger import init_logger  # type: ignore[import-not-found, unused-ignore]
+from vllm.parser import ParserManager  # type: ignore[import-not-found, unused-ignore]
+from vllm.parser.abstract_parser import DelegatingParser  # type: ignore[import-not-found, unused-ignore]
+from vllm.parser.metrics import record_tool_parser_invocation  # type: ignore[import-not-found, unused-ignore]
+from vllm.reasoning import ReasoningParser, ReasoningParserManager  # type: ignore[import-not-found, unused-ignore]
+from vllm.renderers.chat_utils import make_tool_call_id  # type: ignore[import-not-found, unused-ignore]
+from vllm.tool_parsers import ToolParser, ToolParserManager  # type: ignore[import-not-found, unused-ignore]
+
+import minimax_parser as mp
+from minimax_parser.vllm_plugin.common import (
+    APPEND_THINK_PARSER_NAME,
+    REASONING_PARSER_NAME,
+    TOOL_PARSER_NAME,
+    DeltaTypes,
+    FirstReasoning,
+    MarkerIds,
+    Mode,
+    ReasoningCounter,
+    Response,
+    marker_ids,
+    prepend_think,
+    split_after_reasoning,
+    to_delta,
+)
+
+logger = init_logger(__name__)
+
+TYPES = DeltaTypes(DeltaMessage, DeltaToolCall, DeltaFunctionCall)
+# The first release whose ParserManager._compose_parser / Parser API this module is written for.
+COMPOSE_SINCE = Version("0.32.0")
+_HOOK = "__minimax_rs_hook__"
+
+
+def vllm_ids(_index: int) -> str:
+    """Tool-call ids as vLLM makes them (``chatcmpl-tool-…``)."""
+    return str(make_tool_call_id())
+
+
+def extracted(msg: mp.Message) -> Any:
+    calls = [
+        ToolCall(id=c.id, function=FunctionCall(name=c.name, arguments=c.arguments))
+        for c in msg.tool_calls
+    ]
+    return ExtractedToolCallInformation(
+        tools_called=bool(calls), tool_calls=calls, content=msg.content
+    )
+
+
+def _native(tool_parser: Any, request: Any) -> bool:
+    """Whether the output is in the model's own format. With vLLM's strict tool calling (the
+    default) ``required`` and named ``tool_choice`` are too: a structural tag constrains the
+    output to it. Otherwise vLLM decodes those as JSON and parses that itself."""
+    choice = request.tool_choice
+    return choice in ("auto", "none", None) or not tool_parser.supports_required_and_named
+
+
+class MinimaxRsReasoningParser(ReasoningParser):  # type: ignore[misc]
+    """Reasoning parser ``minimax_rs``: reasoning in ``reasoning``, the rest in content.
+
+    Inside :class:`MinimaxRsParser` it only answers the token-id questions. Composed by vLLM
+    with another tool parser, or none, it parses the first reasoning segment and hands the raw
+    text after it over, as vLLM's own reasoning parsers do.
+    """
+
+    engine_based_streaming = True
+    mode: Mode = "separate"
+    name = REASONING_PARSER_NAME
+
+    def __init__(self, tokenizer: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(tokenizer, *args, **kwargs)
+        self.ids: MarkerIds = marker_ids(tokenizer, f"--reasoning-parser {self.name}")
+        self._first = FirstReasoning(self.mode)
+        self._counter: ReasoningCounter | None = None
+        self._flush = ""  # streaming: the raw text after the reasoning, for finish_streaming
+
+    # -- token-id helpers ----------------------------------------------------------------
+    def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
+        return self.ids.prompt_reasoning_ended(input_ids)
+
+    def is_reasoning_end_streaming(
+        self, input_ids: Sequence[int], delta_ids: Sequence[int]
+    ) -> bool:
+        return self.ids.delta_ends_reasoning(delta_ids)
+
+    def extract_content_ids(self, input_ids: list[int]) -> list[int]:
+        return self.ids.content_ids(input_ids)
+
+    def count_reasoning_tokens(self, token_ids: Sequence[int]) -> int:
+        if self._counter is None:
+            self._counter = ReasoningCounter(self.ids)
+        return self._counter.count(token_ids)
+
+    def adjust_request(self, request: Any) -> Any:
+        request.skip_special_tokens = False
+        return request
+
+    # -- standalone parsing --------------------------------------------------------------
+    def extract_reasoning(self, model_output: str, request: Any) -> tuple[str | None, str | None]:
+        if self.mode == "inline":
+            return None, prepend_think(model_output)
+        rest = split_after_reasoning(model_output) or ""
+        msg = mp.parse(model_output[: len(model_output) - len(rest)])
+        return msg.reasoning, rest.strip() or None
+
+    def has_engine_confirmed_reasoning_end(self) -> bool:
+        return self._first.done
+
+    def extract_reasoning_streaming(
+        self,
+        previous_text: str,
+        current_text: str,
+        delta_text: str,
+        previous_token_ids: Sequence[int],
+        current_token_ids: Sequence[int],
+        delta_token_ids: Sequence[int],
+    ) -> Any:
+        events, self._flush = self._first.feed(delta_text)
+        return to_delta(TYPES, events)
+
+    def finish_streaming(self) -> Any:
+        """At the reasoning -> content transition: the raw rest, which vLLM hands to the tool
+        parser (or emits as content); at the end of a response still in reasoning: its end."""
+        if self._first.done:
+            flush, self._flush = self._flush, ""
+            return DeltaMessage(content=flush) if flush else None
+        return to_delta(TYPES, self._first.finish())
+
+
+class MinimaxRsAppendThinkReasoningParser(MinimaxRsReasoningParser):
+    """Reasoning parser ``minimax_rs_append_think``: think blocks stay in content, tags included."""
+
+    mode: Mode = "inline"
+    name = APPEND_THINK_PARSER_NAME
+
+
+class MinimaxRsToolParser(ToolParser):  # type: ignore[misc]
+    """Tool-call parser ``minimax_rs``.
+
+    Inside :class:`MinimaxRsParser` it only adjusts the request. Composed by vLLM without our
+    reasoning parser, it parses what it is given starting outside reasoning: the raw text after
+    another reasoning parser, or (no reasoning parser: vLLM sets ``skip_reasoning_parsing``) the
+    whole response with think markup kept as content.
+    """
+
+    structural_tag_model = "minimax"
+    engine_based_streaming = True
+
+    def __init__(self, tokenizer: Any, tools: Any = None) -> None:
+        super().__init__(tokenizer, tools)
+        marker_ids(tokenizer, f"--tool-call-parser {TOOL_PARSER_NAME}")
+        self._response = Response(start_in_reasoning=False, id_generator=vllm_ids)
+        self._response.use_tools(tools)
+
+    @property
+    def skip_reasoning_parsing(self) -> bool:
+        return self._response.mode == "inline"
+
+    @skip_reasoning_parsing.setter
+    def skip_reasoning_parsing(self, value: bool) -> None:
+        self._response.mode = "inline" if value else "separate"
+
+    def adjust_request(self, request: Any) -> Any:
+        request = super().adjust_request(request)
+        request.skip_special_tokens = False
+        return request
+
+    def extract_tool_calls(self, model_output: str, request: Any) -> Any:
+        self._response.use_tools(getattr(request, "tools", None))
+        return extracted(self._response.parse(model_output))
+
+    def extract_tool_calls_streaming(
+        self,
+        previous_text: str,
+        current_text: str,
+        delta_text: str,
+        previous_token_ids: Sequence[int],
+        current_token_ids: Sequence[int],
+        delta_token_ids: Sequence[int],
+        request: Any,
+    ) -> Any:
+        self._response.use_tools(getattr(request, "tools", None))
+        return to_delta(TYPES, self._response.feed(delta_text))
+
+    def finish_streaming(self) -> Any:
+        return to_delta(TYPES, self._response.finish())
+
+
+class MinimaxRsParser(DelegatingParser):  # type: ignore[misc]
+    """One response with our reasoning parser and tool parser together: one
+    :class:`~.common.Response` parses all of it, starting where the prompt left off.
+
+    ``set_prompt_token_ids`` (non-streaming) or the first ``parse_delta``'s prompt sets the start
+    state, so a prompt that already closed reasoning is honoured in both modes. The request's
+    ``tool_choice`` and ``include_reasoning`` are applied as vLLM applies them; ``parse`` keeps
+    vLLM's own ``tool_choice`` policy (``DelegatingParser.parse``) around one parse of the output.
+    """
+
+    def __init__(self, tokenizer: Any, tools: Any = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(tokenizer, tools, *args, **kwargs)
+        reasoning: MinimaxRsReasoningParser = self._reasoning_parser
+        self._ids = reasoning.ids
+        self._response = Response(reasoning.mode, id_generator=vllm_ids)
+        self._response.use_tools(tools)
+        self._counter: ReasoningCounter | None = None
+        self._parsed: tuple[str, mp.Message] | None = None  # non-streaming: (tool text, parse)
+
+    def set_prompt_token_ids(self, prompt_token_ids: Sequence[int]) -> None:
+        if not self._response.started:
+            self._response.start_in_reasoning = self._ids.starts_in_reasoning(prompt_token_ids)
+
+    def count_reasoning_tokens(self, token_ids: Sequence[int]) -> int:
+        if self._counter is None:
+            self._counter = ReasoningCounter(self._ids, self._response.start_in_reasoning)
+        return self._counter.count(token_ids)
+
+    # -- streaming -----------------------------------------------------------------------
+    def parse_delta(
+        self,
+        delta_text: str,
+        delta_token_ids: list[int],
+        request: Any,
+        prompt_token_ids: list[int] | None = None,
+        *,
+        finished: bool,
+    ) -> Any:
+        if not _native(self._tool_parser, request):
+            return super().parse_delta(
+                delta_text, delta_token_ids, request, prompt_token_ids, finished=finished
+            )
+        r = self._response
+        if not r.started:
+            if prompt_token_ids is not None:
+                self.set_prompt_token_ids(prompt_token_ids)
+            r.use_tools(request.tools)
+            r.drop_reasoning = not request.include_reasoning
+            r.drop_tool_calls = request.tool_choice == "none"
+        events = r.feed(delta_text)
+        if finished:
+            events += r.finish()
+        delta = to_delta(TYPES, events)
+        if r.left_reasoning and not r.drop_tool_calls:
+            # vLLM counts one tool-parser invocation per delta of the tool-call phase.
+            called = delta is not None and bool(delta.tool_calls)
+            record_tool_parser_invocation(is_tool_called=called, is_streaming=True, request=request)
+        return delta
+
+    # -- non-streaming: DelegatingParser.parse calls these two ---------------------------
+    def extract_reasoning(self, model_output: str, request: Any) -> tuple[str | None, str | None]:
+        """Parses the whole output once; returns its reasoning and the raw text a tool parser
+        would get (what vLLM keeps as content when it does not parse tool calls)."""
+        r = self._response
+        r.use_tools(request.tools)
+        msg = r.parse(model_output)
+        if r.mode == "inline":
+            rest = prepend_think(model_output) if r.start_in_reasoning else model_output
+        elif r.start_in_reasoning:
+            rest = split_after_reasoning(model_output) or ""
+        else:
+            rest = model_output
+        self._parsed = (rest, msg)
+        return msg.reasoning, rest
+
+    def extract_tool_calls(self, model_output: str, request: Any) -> Any:
+        if self._parsed is None or self._parsed[0] != model_output:
+            return super().extract_tool_calls(model_output, request)
+        info = extracted(self._parsed[1])
+        record_tool_parser_invocation(
+            is_tool_called=info.tools_called, is_streaming=False, request=request
+        )
+        return info
+
+
+def unified(composed: Any) -> Any:
+    """:class:`MinimaxRsParser` in place of vLLM's generic composition of our two parsers;
+    ``composed`` itself otherwise."""
+    if not (isinstance(composed, type) and composed.__bases__ == (DelegatingParser,)):
+        return composed  # None, or a model-specific parser (Harmony, hf, ...)
+    generic: Any = composed
+    r_cls, t_cls = generic.reasoning_parser_cls, generic.tool_parser_cls
+    if not (
+        isinstance(r_cls, type)
+        and issubclass(r_cls, MinimaxRsReasoningParser)
+        and isinstance(t_cls, type)
+        and issubclass(t_cls, MinimaxRsToolParser)
+    ):
+        return composed
+    return type(
+        "MinimaxRsParser",
+        (MinimaxRsParser,),
+        {
+            "__module__": __name__,
+            "__qualname__": "MinimaxRsParser",
+            "reasoning_parser_cls": r_cls,
+            "tool_parser_cls": t_cls,
+            "tool_strict_level": generic.tool_strict_level,
+        },
+    )
+
+
+def _install_composition() -> None:
+    """Wraps ``ParserManager._compose_parser`` with :func:`unified` (once)."""
+    original = ParserManager.__dict__["_compose_parser"].__func__
+    if getattr(original, _HOOK, False):
+        return
+    version = Version(importlib.metadata.version("vllm"))
+    if version.release[:2] < COMPOSE_SINCE.release[:2]:
+        logger.warning(
+            "minimax_rs: vLLM %s predates the Parser API this plugin targets (%s); using vLLM's "
+            "own composition of the reasoning and tool parser",
+            version,
+            COMPOSE_SINCE,
+        )
+        return
+
+    @functools.wraps(original)
+    def _compose_parser(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        return unified(original(cls, *args, **kwargs))
+
+    setattr(_compose_parser, _HOOK, True)
+    ParserManager._compose_parser = classmethod(_compose_parser)
+
+
+def register() -> None:
+    module = "minimax_parser.vllm_plugin.v0_32"
+    ToolParserManager.register_lazy_module(TOOL_PARSER_NAME, module, "MinimaxRsToolParser")
+    ReasoningParserManager.register_lazy_module(
+        REASONING_PARSER_NAME, module, "MinimaxRsReasoningParser"
+    )
+    ReasoningParserManager.register_lazy_module(
+        APPEND_THINK_PARSER_NAME, module, "MinimaxRsAppendThinkReasoningParser"
+    )
+    _install_composition()
