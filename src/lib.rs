@@ -82,3 +82,8 @@ pub fn parse_with_ids(text: &str, opts: Options, ids: IdGenerator) -> Message {
     b.extend(p.finish().unwrap_or_default());
     b.build()
 }
+
+/// The README's Rust example, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
