@@ -1023,7 +1023,7 @@ def malformed_chunk(draw: st.DrawFn) -> bytes:
         value = draw(st.one_of(st.none(), _wrong(dict)))
         return json.dumps(value).encode()
     if kind == "text":
-        text = draw(st.text(st.characters(exclude_characters="\r\n"), max_size=20))
+        text = draw(st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=20))
         full = json.dumps(base)
         prefix = full[: draw(st.integers(0, len(full) - 1))]
         choice = draw(st.sampled_from([text, prefix, "{" + text]))
