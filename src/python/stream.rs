@@ -12,7 +12,7 @@ use super::events::event_to_py;
 use super::message::{Calls, Log, Message, PyText, Text, ToolCall};
 use super::tools::{options, Choice};
 use super::{guard, panic_error, text_arg, ToText};
-use crate::{Event, IdGenerator, ReasoningMode, StreamParser, ToolCallsInReasoning};
+use crate::{Event, IdGenerator, Options, ReasoningMode, StreamParser, ToolCallsInReasoning};
 
 pub(super) fn check_id_generator(g: Option<Bound<'_, PyAny>>) -> PyResult<Option<Py<PyAny>>> {
     match g.filter(|g| !g.is_none()) {
@@ -59,7 +59,61 @@ pub(super) struct PyStreamParser {
     /// Why it was retired.
     retired: Option<&'static str>,
     ids: IdMap,
+    replay: Replay,
+}
+
+/// What `message()` needs, kept so that `feed` does next to nothing for it: the text fed since
+/// the last snapshot and the ids the caller's calls got. A snapshot replays that text on a shadow
+/// parser (same options) and folds its events into [`SoFar`]; by the central invariant this is
+/// exactly the events the caller received, however the text was cut. So `feed` costs one copy of
+/// its text, and `message()` O(text since the last one).
+struct Replay {
+    opts: Options,
+    /// Text delivered by `feed` and not yet replayed.
+    pending: String,
+    /// `finish()` was delivered.
+    ended: bool,
+    /// The id of each call, by index, as the caller received it.
+    ids: Vec<String>,
+    /// Created by the first `message()`.
+    shadow: Option<StreamParser>,
     so_far: SoFar,
+}
+
+impl Replay {
+    /// Replays what was delivered since the last call; returns what finishing now would add
+    /// (nothing once ended, or when `retired`: a retired parser finishes nothing).
+    fn catch_up(&mut self, py: Python<'_>, retired: bool) -> PyResult<Vec<Event>> {
+        let opts = &self.opts;
+        let shadow = self.shadow.get_or_insert_with(|| {
+            StreamParser::with_ids(opts.clone(), IdGenerator::from_fn(|_| String::new()))
+        });
+        let pending = std::mem::take(&mut self.pending);
+        let ended = self.ended;
+        let (events, tail) = guard(|| {
+            let mut events = if shadow.is_finished() {
+                Vec::new()
+            } else {
+                shadow.feed(&pending)?
+            };
+            if ended && !shadow.is_finished() {
+                events.extend(shadow.finish()?);
+            }
+            let tail = if ended || retired {
+                Vec::new()
+            } else {
+                shadow.preview_finish()
+            };
+            Ok((events, tail))
+        })?;
+        for mut e in events {
+            if let Event::ToolCallStart { index, id, .. } = &mut e {
+                *id = self.ids.get(*index).cloned().unwrap_or_default();
+            }
+            self.so_far.push(py, &e)?;
+        }
+        Ok(tail)
+    }
 }
 
 /// What the events so far add up to, for `message()`: append-only logs that snapshots share.
@@ -189,12 +243,19 @@ impl PyStreamParser {
             tool_calls_in_reasoning,
         )?;
         Ok(PyStreamParser {
-            inner: Some(StreamParser::with_ids(opts, IdGenerator::random())),
+            inner: Some(StreamParser::with_ids(opts.clone(), IdGenerator::random())),
             retired: None,
             ids: IdMap {
                 generator: check_id_generator(id_generator)?,
             },
-            so_far: SoFar::default(),
+            replay: Replay {
+                opts,
+                pending: String::new(),
+                ended: false,
+                ids: Vec::new(),
+                shadow: None,
+                so_far: SoFar::default(),
+            },
         })
     }
 
@@ -206,12 +267,12 @@ impl PyStreamParser {
     ) -> PyResult<Bound<'py, PyList>> {
         let text = text_arg(text, "feed() takes a str")?;
         let text = text.to_text();
-        self.run(py, |p| p.feed(&text))
+        self.run(py, Some(&text))
     }
 
     /// Ends the response and returns the last events; feeding afterwards raises.
     fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        self.run(py, |p| p.finish())
+        self.run(py, None)
     }
 
     /// True once `finish()` was called (or the parser was retired).
@@ -223,14 +284,11 @@ impl PyStreamParser {
     /// The message so far: exactly what `finish()` would give if the response ended now (an
     /// open call `incomplete`, with valid JSON arguments). Taking it changes nothing.
     fn message(&mut self, py: Python<'_>) -> PyResult<Py<Message>> {
-        if let Some(last) = &self.so_far.last {
+        if let Some(last) = &self.replay.so_far.last {
             return Ok(last.clone_ref(py));
         }
-        let tail = match &self.inner {
-            Some(p) => guard(|| Ok(p.preview_finish()))?,
-            None => Vec::new(),
-        };
-        self.so_far.snapshot(py, tail)
+        let tail = self.replay.catch_up(py, self.inner.is_none())?;
+        self.replay.so_far.snapshot(py, tail)
     }
 
     fn __repr__(&self) -> String {
@@ -239,12 +297,9 @@ impl PyStreamParser {
 }
 
 impl PyStreamParser {
-    fn run<'py>(
-        &mut self,
-        py: Python<'py>,
-        f: impl FnOnce(&mut StreamParser) -> Result<Vec<Event>, crate::Error>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        self.so_far.last = None;
+    /// Feeds `text`, or finishes when it is `None`.
+    fn run<'py>(&mut self, py: Python<'py>, text: Option<&str>) -> PyResult<Bound<'py, PyList>> {
+        self.replay.so_far.last = None;
         let Some(parser) = self.inner.as_mut() else {
             return Err(PyRuntimeError::new_err(format!(
                 "this StreamParser was retired after {} and cannot be used; \
@@ -252,7 +307,11 @@ impl PyStreamParser {
                 self.retired.unwrap_or("an internal error")
             )));
         };
-        let events = match catch_unwind(AssertUnwindSafe(|| f(parser))) {
+        let step = || match text {
+            Some(t) => parser.feed(t),
+            None => parser.finish(),
+        };
+        let events = match catch_unwind(AssertUnwindSafe(step)) {
             Ok(r) => r?,
             Err(payload) => {
                 self.retire("an internal error");
@@ -279,9 +338,16 @@ impl PyStreamParser {
                 }
             }
         }
+        // Delivered: keep what a snapshot needs to replay it.
+        match text {
+            Some(t) => self.replay.pending.push_str(t),
+            None => self.replay.ended = true,
+        }
         let list = PyList::empty(py);
         for e in events {
-            self.so_far.push(py, &e)?;
+            if let Event::ToolCallStart { id, .. } = &e {
+                self.replay.ids.push(id.clone());
+            }
             list.append(event_to_py(py, e)?)?;
         }
         Ok(list)
