@@ -106,6 +106,35 @@ def marker_ids(tokenizer: Any, owner: str) -> MarkerIds:
     return ids
 
 
+class TokenIdAnswers:
+    """The token-id questions vLLM asks a reasoning parser, answered from the marker ids. Shared
+    by the reasoning parsers of every vLLM generation (a mixin placed before vLLM's base class);
+    the class sets ``ids`` in its constructor."""
+
+    ids: MarkerIds
+    _counter: ReasoningCounter | None = None
+
+    def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
+        return self.ids.prompt_reasoning_ended(input_ids)
+
+    def is_reasoning_end_streaming(
+        self, input_ids: Sequence[int], delta_ids: Sequence[int]
+    ) -> bool:
+        return self.ids.delta_ends_reasoning(delta_ids)
+
+    def extract_content_ids(self, input_ids: list[int]) -> list[int]:
+        return self.ids.content_ids(input_ids)
+
+    def count_reasoning_tokens(self, token_ids: Sequence[int]) -> int:
+        if self._counter is None:
+            self._counter = ReasoningCounter(self.ids)
+        return self._counter.count(token_ids)
+
+    def adjust_request(self, request: Any) -> Any:
+        request.skip_special_tokens = False
+        return request
+
+
 class ReasoningCounter:
     """Counts reasoning tokens of a growing output incrementally (linear over a stream)."""
 

@@ -52,8 +52,8 @@ from minimax_parser.vllm_plugin.common import (
     FirstReasoning,
     MarkerIds,
     Mode,
-    ReasoningCounter,
     Response,
+    TokenIdAnswers,
     marker_ids,
     to_delta,
 )
@@ -171,7 +171,7 @@ def final_delta(delta: Any) -> Any:
     return delta
 
 
-class MinimaxRsReasoningParser(ReasoningParser):  # type: ignore[misc]
+class MinimaxRsReasoningParser(TokenIdAnswers, ReasoningParser):  # type: ignore[misc]
     """Reasoning parser ``minimax_rs``: reasoning in ``reasoning``, the rest in content."""
 
     mode: Mode = "separate"
@@ -182,34 +182,16 @@ class MinimaxRsReasoningParser(ReasoningParser):  # type: ignore[misc]
         self.ids: MarkerIds = marker_ids(tokenizer, f"--reasoning-parser {self.name}")
         self._served = _SERVED.get()
         self._first: dict[int, FirstReasoning] = {}  # standalone, per choice
-        self._counter: ReasoningCounter | None = None
         self._step_ids: tuple[Any, ...] = ()  # the id lists of the current step (linked)
 
-    # -- token-id helpers ----------------------------------------------------------------
+    # -- token-id helpers (the rest: TokenIdAnswers) -------------------------------------
     def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
         for owned in self._step_ids:
             if input_ids is owned:
                 # The stream generator asking whether to hand this response over to the tool
                 # parser: linked, we parse it to the end ourselves.
                 return False
-        return self.ids.prompt_reasoning_ended(input_ids)
-
-    def is_reasoning_end_streaming(
-        self, input_ids: Sequence[int], delta_ids: Sequence[int]
-    ) -> bool:
-        return self.ids.delta_ends_reasoning(delta_ids)
-
-    def extract_content_ids(self, input_ids: list[int]) -> list[int]:
-        return self.ids.content_ids(input_ids)
-
-    def count_reasoning_tokens(self, token_ids: Sequence[int]) -> int:
-        if self._counter is None:
-            self._counter = ReasoningCounter(self.ids)
-        return self._counter.count(token_ids)
-
-    def adjust_request(self, request: Any) -> Any:
-        request.skip_special_tokens = False
-        return request
+        return super().is_reasoning_end(input_ids)
 
     # -- non-streaming -------------------------------------------------------------------
     def extract_reasoning(self, model_output: str, request: Any) -> tuple[str | None, Any]:

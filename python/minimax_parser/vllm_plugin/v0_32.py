@@ -46,6 +46,7 @@ from minimax_parser.vllm_plugin.common import (
     Mode,
     ReasoningCounter,
     Response,
+    TokenIdAnswers,
     marker_ids,
     prepend_think,
     split_after_reasoning,
@@ -83,7 +84,7 @@ def _native(tool_parser: Any, request: Any) -> bool:
     return choice in ("auto", "none", None) or not tool_parser.supports_required_and_named
 
 
-class MinimaxRsReasoningParser(ReasoningParser):  # type: ignore[misc]
+class MinimaxRsReasoningParser(TokenIdAnswers, ReasoningParser):  # type: ignore[misc]
     """Reasoning parser ``minimax_rs``: reasoning in ``reasoning``, the rest in content.
 
     Inside :class:`MinimaxRsParser` it only answers the token-id questions. Composed by vLLM
@@ -99,29 +100,7 @@ class MinimaxRsReasoningParser(ReasoningParser):  # type: ignore[misc]
         super().__init__(tokenizer, *args, **kwargs)
         self.ids: MarkerIds = marker_ids(tokenizer, f"--reasoning-parser {self.name}")
         self._first = FirstReasoning(self.mode)
-        self._counter: ReasoningCounter | None = None
         self._flush = ""  # streaming: the raw text after the reasoning, for finish_streaming
-
-    # -- token-id helpers ----------------------------------------------------------------
-    def is_reasoning_end(self, input_ids: Sequence[int]) -> bool:
-        return self.ids.prompt_reasoning_ended(input_ids)
-
-    def is_reasoning_end_streaming(
-        self, input_ids: Sequence[int], delta_ids: Sequence[int]
-    ) -> bool:
-        return self.ids.delta_ends_reasoning(delta_ids)
-
-    def extract_content_ids(self, input_ids: list[int]) -> list[int]:
-        return self.ids.content_ids(input_ids)
-
-    def count_reasoning_tokens(self, token_ids: Sequence[int]) -> int:
-        if self._counter is None:
-            self._counter = ReasoningCounter(self.ids)
-        return self._counter.count(token_ids)
-
-    def adjust_request(self, request: Any) -> Any:
-        request.skip_special_tokens = False
-        return request
 
     # -- standalone parsing --------------------------------------------------------------
     def extract_reasoning(self, model_output: str, request: Any) -> tuple[str | None, str | None]:
@@ -230,8 +209,8 @@ class MinimaxRsParser(DelegatingParser):  # type: ignore[misc]
         self._ids = reasoning.ids
         self._response = Response(reasoning.mode, id_generator=vllm_ids)
         self._response.use_tools(tools)
-        self._counter: ReasoningCounter | None = None
         self._parsed: tuple[str, mp.Message] | None = None  # non-streaming: (tool text, parse)
+        self._counter: ReasoningCounter | None = None
 
     def set_prompt_token_ids(self, prompt_token_ids: Sequence[int]) -> None:
         if not self._response.started:
