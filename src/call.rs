@@ -132,6 +132,7 @@ impl Calls {
     }
 
     /// Text of the open value.
+    #[inline]
     pub(crate) fn value_text(&mut self, t: &str, out: &mut Vec<Event>) {
         let Some(v) = self.value.as_mut() else {
             return;
@@ -171,11 +172,13 @@ impl Calls {
         }
     }
 
+    #[inline]
     fn live(&mut self) -> Option<&mut LiveCall> {
         self.open.as_mut().and_then(Option::as_mut)
     }
 
     /// Appends to the open call's arguments with `f` and emits what was appended.
+    #[inline]
     fn arguments(&mut self, out: &mut Vec<Event>, f: impl FnOnce(&mut String)) {
         let deltas = self.deltas;
         let Some(LiveCall {
