@@ -7,10 +7,11 @@ Under vLLM 0.11 the same workload goes through that release's own serving path i
 column): ``minimax_rs`` against 0.11's built-in ``minimax_m2`` tool and reasoning parsers, each
 step timed whole and inside the parsers, next to what the generator's own text accumulation costs.
 
-Run under a vLLM venv (scripts/vllm_env.sh), from the repository root::
+Run under a vLLM venv (scripts/vllm_env.sh) with this checkout's wheel installed there (as
+scripts/test.sh installs it), from the repository root::
 
-    PYTHONPATH=python ~/.cache/minimax-parser/venv-vllm-0.32.0/bin/python benches/vllm_compare.py
-    PYTHONPATH=python ~/.cache/minimax-parser/venv-vllm-0.11.2/bin/python benches/vllm_compare.py
+    "$(bash scripts/vllm_env.sh 0.32.0)" benches/vllm_compare.py
+    "$(bash scripts/vllm_env.sh 0.11.2)" benches/vllm_compare.py
 
 The workload is ``benches/workloads.write_file_response``: reasoning, a short reply, then one
 ``write_file`` call whose ``content`` is 80, 320 and 1,280 lines of code. Token ids come from the
