@@ -182,19 +182,29 @@ impl StreamParser {
         if self.finished {
             return Vec::new();
         }
+        // Held whitespace only ever goes out before text that follows it, and the only text
+        // finishing can flush is the undecided `buf`: without one, the copy needs none of it
+        // (and the whitespace after a candidate closer is dropped when finishing accepts it).
+        let flushes = !self.buf.is_empty();
         let mut copy = StreamParser {
             opts: self.opts.clone(),
             dialect: self.dialect,
             buf: self.buf.clone(),
             state: self.state,
-            reasoning: self.reasoning.clone(),
-            content: self.content.clone(),
-            run: self.run.clone(),
+            reasoning: self.reasoning.preview(flushes),
+            content: self.content.preview(flushes),
+            run: self.run.preview(flushes),
             segment_has_text: self.segment_has_text,
-            inline_open: self.inline_open.clone(),
+            inline_open: self.inline_open.as_ref().map(|held| {
+                if flushes {
+                    held.clone()
+                } else {
+                    String::new()
+                }
+            }),
             calls: self.calls.preview(),
             lookahead: self.lookahead,
-            lookahead_ws: self.lookahead_ws.clone(),
+            lookahead_ws: String::new(),
             scanned: self.scanned,
             finished: false,
             out: Vec::new(),

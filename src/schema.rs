@@ -174,13 +174,18 @@ impl<'a> Compiler<'a> {
     }
 
     fn types(&mut self, schema: &'a Value) -> Result<Types, crate::Error> {
-        self.visit(schema, 0).map(|(t, _)| t)
+        self.visit(schema, 0).map(|(t, ..)| t)
     }
 
-    /// The types of `schema` and the lowest visit number of an open node it reaches.
-    fn visit(&mut self, schema: &'a Value, depth: usize) -> Result<(Types, usize), crate::Error> {
+    /// The types of `schema`, the lowest visit number of an open node it reaches, and — while
+    /// its component is still open — the rule flags of the members seen so far.
+    fn visit(
+        &mut self,
+        schema: &'a Value,
+        depth: usize,
+    ) -> Result<(Types, usize, Flags), crate::Error> {
         let Value::Object(map) = schema else {
-            return Ok((Types::ANY, NONE_OPEN));
+            return Ok((Types::ANY, NONE_OPEN, Flags::default()));
         };
         if depth > MAX_SCHEMA_DEPTH {
             return Err(crate::Error::InvalidTool(format!(
@@ -190,9 +195,9 @@ impl<'a> Compiler<'a> {
         }
         let key: *const Value = schema;
         match self.nodes.get(&key) {
-            Some(Node::Done(t)) => return Ok((*t, NONE_OPEN)),
+            Some(Node::Done(t)) => return Ok((*t, NONE_OPEN, Flags::default())),
             // A cycle: what it adds arrives when its component closes.
-            Some(Node::Open { order }) => return Ok((Types::ANY, *order)),
+            Some(Node::Open { order }) => return Ok((Types::ANY, *order, Flags::default())),
             None => {}
         }
         let order = self.next;
@@ -201,46 +206,83 @@ impl<'a> Compiler<'a> {
         self.stack.push(key);
 
         let mut t = own_types(map);
+        let mut flags = Flags::of(map);
         let mut low = NONE_OPEN;
+        let mut take = |(ct, cl, cf): (Types, usize, Flags)| {
+            t |= ct;
+            low = low.min(cl);
+            flags = flags.or(cf);
+        };
         for k in ["anyOf", "oneOf", "allOf"] {
             if let Some(Value::Array(members)) = map.get(k) {
                 for m in members {
-                    let (mt, ml) = self.visit(m, depth + 1)?;
-                    t |= mt;
-                    low = low.min(ml);
+                    take(self.visit(m, depth + 1)?);
                 }
             }
         }
         if let Some(Value::String(r)) = map.get("$ref") {
             if let Some(target) = resolve_ref(r, self.root) {
-                let (rt, rl) = self.visit(target, depth + 1)?;
-                t |= rt;
-                low = low.min(rl);
+                take(self.visit(target, depth + 1)?);
             }
-        }
-        if t.is_any() {
-            if map.contains_key("properties") {
-                t |= Types::OBJECT;
-            } else if map.contains_key("items") {
-                t |= Types::ARRAY;
-            }
-        }
-        if map.get("nullable") == Some(&Value::Bool(true)) && !t.is_any() {
-            t |= Types::NULL;
         }
         if low < order {
             // Part of a cycle through an open ancestor: the ancestor closes the component.
-            return Ok((t, low));
+            return Ok((t, low, flags));
         }
         // The root of its component: everything above it on the stack is in the cycle, and each
-        // member reaches all the others, so all admit `t`.
+        // member reaches all the others, so all admit the same types: the union, with the rules
+        // for `properties`, `items` and `nullable` applied once to the whole component (so the
+        // result does not depend on where the search entered the cycle).
+        let t = flags.apply(t);
         while let Some(member) = self.stack.pop() {
             self.nodes.insert(member, Node::Done(t));
             if member == key {
                 break;
             }
         }
-        Ok((t, NONE_OPEN))
+        Ok((t, NONE_OPEN, Flags::default()))
+    }
+}
+
+/// The keywords that add a type by rule rather than by name.
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    properties: bool,
+    items: bool,
+    nullable: bool,
+}
+
+impl Flags {
+    fn of(map: &serde_json::Map<String, Value>) -> Flags {
+        Flags {
+            properties: map.contains_key("properties"),
+            items: map.contains_key("items"),
+            nullable: map.get("nullable") == Some(&Value::Bool(true)),
+        }
+    }
+
+    fn or(self, o: Flags) -> Flags {
+        Flags {
+            properties: self.properties || o.properties,
+            items: self.items || o.items,
+            nullable: self.nullable || o.nullable,
+        }
+    }
+
+    /// With no type known, `properties` admits objects and `items` arrays; `nullable` adds null
+    /// to a known type.
+    fn apply(self, mut t: Types) -> Types {
+        if t.is_any() {
+            if self.properties {
+                t |= Types::OBJECT;
+            } else if self.items {
+                t |= Types::ARRAY;
+            }
+        }
+        if self.nullable && !t.is_any() {
+            t |= Types::NULL;
+        }
+        t
     }
 }
 
@@ -469,6 +511,37 @@ mod tests {
         assert_eq!(tool.param_types("a"), Types::STRING | Types::INTEGER);
         assert_eq!(tool.param_types("b"), Types::STRING | Types::INTEGER);
         assert_eq!(tool.param_types("self"), Types::BOOLEAN);
+    }
+
+    /// The rules for `properties` and `nullable` apply to a cycle as a whole, wherever the
+    /// search enters it (they used to depend on the order of the parameters).
+    #[test]
+    fn cycle_rules_do_not_depend_on_order() {
+        for (a, b) in [
+            (
+                json!({"$ref": "#/$defs/B", "nullable": true}),
+                Types::INTEGER | Types::NULL,
+            ),
+            (
+                json!({"$ref": "#/$defs/B", "properties": {}}),
+                Types::STRING,
+            ),
+        ] {
+            let b_def = json!({"anyOf": [{"$ref": "#/$defs/A"},
+                {"type": if b.contains(Types::STRING) { "string" } else { "integer" }}]});
+            for order in [["a", "b"], ["b", "a"]] {
+                let mut props = serde_json::Map::new();
+                for name in order {
+                    let target = if name == "a" { "A" } else { "B" };
+                    props.insert(name.into(), json!({"$ref": format!("#/$defs/{target}")}));
+                }
+                let tool = json!({"name": "t", "parameters": {
+                    "$defs": {"A": a.clone(), "B": b_def.clone()}, "properties": props}});
+                let tool = Tool::from_json(&tool).unwrap();
+                assert_eq!(tool.param_types("a"), b, "{order:?}");
+                assert_eq!(tool.param_types("b"), b, "{order:?}");
+            }
+        }
     }
 
     /// Issue 8: `k` alternatives that all point back at the schema took 22 s for k = 3.

@@ -5,7 +5,7 @@
 use crate::ws;
 
 /// The trimming state of one stream of text.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub(crate) struct Trim {
     started: bool,
     held: String,
@@ -28,6 +28,19 @@ impl Trim {
         emit(&self.held, body);
         self.held.clear();
         self.held.push_str(&t[body.len()..]);
+    }
+
+    /// A copy for finishing ahead, with the held whitespace only when `keep_held`.
+    #[cfg(feature = "python")]
+    pub(crate) fn preview(&self, keep_held: bool) -> Trim {
+        Trim {
+            started: self.started,
+            held: if keep_held {
+                self.held.clone()
+            } else {
+                String::new()
+            },
+        }
     }
 
     /// Starts over, dropping what is held (a new run).

@@ -9,6 +9,7 @@ timeout only tells a hang from a result, it measures nothing.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -302,3 +303,58 @@ def test_lone_surrogates_become_replacement_characters() -> None:
         p.feed(ch)
     p.finish()
     assert p.message() == msg
+
+
+# ---------------------------------------------------------------- tools that run code
+
+
+def test_tools_conversion_runs_no_caller_code() -> None:
+    """An int subclass whose ``__str__`` mutates the dict being read used to make PyO3 panic
+    (a ``PanicException``, which ``except Exception`` does not catch); ``int.__repr__`` is read
+    instead, and a dict is read from a snapshot of its items."""
+    parent: dict[str, Any] = {}
+
+    class Mut(int):
+        def __str__(self) -> str:
+            parent[f"z{len(parent)}"] = 1
+            return "[1, 2]"
+
+    parent["type"] = "object"
+    parent["properties"] = {"x": {"const": Mut(3)}}
+    p = mp.StreamParser(tools=[{"name": "f", "parameters": parent}], start_in_reasoning=False)
+    p.feed('<minimax:tool_call><invoke name="f"><parameter name="x">3</parameter></invoke>')
+    p.finish()
+    assert p.message().tool_calls[0].arguments == '{"x": 3}'
+
+    class Endless(list[Any]):
+        def __iter__(self) -> Any:
+            while True:
+                yield {}
+
+    tools = Endless([{"name": "g"}])
+    assert [
+        c.name
+        for c in mp.parse(
+            '<minimax:tool_call><invoke name="g"></invoke>', tools=tools, start_in_reasoning=False
+        ).tool_calls
+    ] == ["g"]
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_non_finite_floats_in_tools_are_a_value_error(bad: float) -> None:
+    with pytest.raises(ValueError, match=r"tools\[0\]\[\"parameters\"\].*not a JSON number"):
+        mp.StreamParser(tools=[{"name": "f", "parameters": {"properties": {"x": {"const": bad}}}}])
+
+
+def test_snapshot_of_a_retired_parser_keeps_the_open_call() -> None:
+    """A call whose start and arguments were delivered stays in the snapshot after the parser is
+    retired, as the incomplete call it was."""
+    p = mp.StreamParser(start_in_reasoning=False, id_generator=failing_after(1))
+    p.feed('Hello <minimax:tool_call><invoke name="f"><parameter name="x">abc')
+    before = p.message()
+    with pytest.raises(RuntimeError):
+        p.feed('</parameter></invoke><invoke name="g">')
+    after = p.message()
+    assert after == before
+    [call] = after.tool_calls
+    assert (call.name, call.arguments, call.incomplete) == ("f", '{"x": "abc"}', True)

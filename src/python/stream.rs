@@ -82,8 +82,8 @@ struct Replay {
 
 impl Replay {
     /// Replays what was delivered since the last call; returns what finishing now would add
-    /// (nothing once ended, or when `retired`: a retired parser finishes nothing).
-    fn catch_up(&mut self, py: Python<'_>, retired: bool) -> PyResult<Vec<Event>> {
+    /// (nothing once ended). A retired parser's snapshot is what it delivered, finished there.
+    fn catch_up(&mut self, py: Python<'_>) -> PyResult<Vec<Event>> {
         let opts = &self.opts;
         let shadow = self.shadow.get_or_insert_with(|| {
             StreamParser::with_ids(opts.clone(), IdGenerator::from_fn(|_| String::new()))
@@ -99,7 +99,7 @@ impl Replay {
             if ended && !shadow.is_finished() {
                 events.extend(shadow.finish()?);
             }
-            let tail = if ended || retired {
+            let tail = if ended {
                 Vec::new()
             } else {
                 shadow.preview_finish()
@@ -287,7 +287,7 @@ impl PyStreamParser {
         if let Some(last) = &self.replay.so_far.last {
             return Ok(last.clone_ref(py));
         }
-        let tail = self.replay.catch_up(py, self.inner.is_none())?;
+        let tail = self.replay.catch_up(py)?;
         self.replay.so_far.snapshot(py, tail)
     }
 

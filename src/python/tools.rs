@@ -23,6 +23,7 @@ pub(super) const MAX_TOOLS_NESTING: usize = 128;
 enum ConvError {
     Py(PyErr),
     Type(String, Vec<String>),
+    Invalid(String, Vec<String>),
     TooDeep(Vec<String>),
 }
 
@@ -34,7 +35,9 @@ impl From<PyErr> for ConvError {
 
 impl ConvError {
     fn at(mut self, segment: impl FnOnce() -> String) -> Self {
-        if let ConvError::Type(_, path) | ConvError::TooDeep(path) = &mut self {
+        if let ConvError::Type(_, path) | ConvError::Invalid(_, path) | ConvError::TooDeep(path) =
+            &mut self
+        {
             path.push(segment());
         }
         self
@@ -51,6 +54,9 @@ impl ConvError {
             ConvError::Type(msg, segments) => {
                 PyTypeError::new_err(format!("{}: {msg}", path(segments)))
             }
+            ConvError::Invalid(msg, segments) => {
+                PyValueError::new_err(format!("{}: {msg}", path(segments)))
+            }
             ConvError::TooDeep(segments) => PyValueError::new_err(format!(
                 "{}: tools nested deeper than {MAX_TOOLS_NESTING} levels of lists and dicts \
                  (the limit for tool definitions)",
@@ -61,24 +67,41 @@ impl ConvError {
 }
 
 /// Converts plain Python JSON data into a `Value`; `depth` counts the containers around `obj`.
+/// It runs no code of the caller's: containers are read through the C API (a snapshot of a
+/// dict's items, list items by index), an `int` through `int.__repr__`, so subclasses cannot
+/// change what is read or mutate it mid-read.
 fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvError> {
     if obj.is_none() {
         Ok(Value::Null)
     } else if let Ok(b) = obj.cast::<PyBool>() {
         Ok(Value::Bool(b.is_true()))
     } else if obj.is_instance_of::<PyInt>() {
-        let text = obj.str()?.to_string();
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        let repr = obj
+            .py()
+            .get_type::<PyInt>()
+            .call_method1("__repr__", (obj,));
+        let text = repr
+            .and_then(|r| r.extract::<String>())
+            .map_err(|e| ConvError::Invalid(format!("an int that cannot be read: {e}"), vec![]))?;
+        serde_json::from_str(&text)
+            .map_err(|_| ConvError::Invalid(format!("an int that is not JSON: {text}"), vec![]))
     } else if let Ok(f) = obj.cast::<PyFloat>() {
-        Ok(serde_json::Number::from_f64(f.value()).map_or(Value::Null, Value::Number))
+        serde_json::Number::from_f64(f.value())
+            .map(Value::Number)
+            .ok_or_else(|| {
+                ConvError::Invalid(format!("{} is not a JSON number", f.value()), vec![])
+            })
     } else if let Ok(s) = obj.cast::<PyString>() {
-        Ok(Value::String(s.to_str()?.to_string()))
+        s.to_str()
+            .map(|s| Value::String(s.to_string()))
+            .map_err(|_| ConvError::Invalid("a str that is not valid Unicode".into(), vec![]))
     } else if let Ok(d) = obj.cast::<PyDict>() {
         if depth >= MAX_TOOLS_NESTING {
             return Err(ConvError::TooDeep(Vec::new()));
         }
         let mut map = serde_json::Map::new();
-        for (k, v) in d.iter() {
+        for pair in d.items().iter() {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair.extract()?;
             let Ok(key) = k.cast::<PyString>() else {
                 return Err(ConvError::Type(
                     "dictionary keys must be str".into(),
@@ -90,15 +113,17 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvError> {
             map.insert(key, value);
         }
         Ok(Value::Object(map))
-    } else if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+    } else if let Ok(items) = obj.cast::<PyList>() {
         if depth >= MAX_TOOLS_NESTING {
             return Err(ConvError::TooDeep(Vec::new()));
         }
-        let mut items = Vec::new();
-        for (i, item) in obj.try_iter()?.enumerate() {
-            items.push(to_json(&item?, depth + 1).map_err(|e| e.at(|| format!("[{i}]")))?);
+        let items = items.to_tuple();
+        array(&items, depth)
+    } else if let Ok(items) = obj.cast::<PyTuple>() {
+        if depth >= MAX_TOOLS_NESTING {
+            return Err(ConvError::TooDeep(Vec::new()));
         }
-        Ok(Value::Array(items))
+        array(items, depth)
     } else {
         Err(ConvError::Type(
             format!(
@@ -111,19 +136,30 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, ConvError> {
     }
 }
 
+fn array(items: &Bound<'_, PyTuple>, depth: usize) -> Result<Value, ConvError> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        out.push(to_json(&item, depth + 1).map_err(|e| e.at(|| format!("[{i}]")))?);
+    }
+    Ok(Value::Array(out))
+}
+
 fn tools_from_py(py: Python<'_>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<ToolSet>> {
     let Some(tools) = tools.filter(|t| !t.is_none()) else {
         return Ok(Arc::new(ToolSet::default()));
     };
-    if !(tools.is_instance_of::<PyList>() || tools.is_instance_of::<PyTuple>()) {
-        return Err(PyTypeError::new_err(format!(
-            "tools must be a list of dicts (the request's `tools`), got {}",
-            tools.get_type().name()?
-        )));
-    }
-    let mut defs = Vec::new();
-    for (i, t) in tools.try_iter()?.enumerate() {
-        let t = t?;
+    let tools = match (tools.cast::<PyList>(), tools.cast::<PyTuple>()) {
+        (Ok(list), _) => list.to_tuple(),
+        (_, Ok(tuple)) => tuple.clone(),
+        _ => {
+            return Err(PyTypeError::new_err(format!(
+                "tools must be a list of dicts (the request's `tools`), got {}",
+                tools.get_type().name()?
+            )))
+        }
+    };
+    let mut defs = Vec::with_capacity(tools.len());
+    for (i, t) in tools.iter().enumerate() {
         if !t.is_instance_of::<PyDict>() {
             return Err(PyTypeError::new_err(format!(
                 "tools[{i}] must be a dict like {{\"type\": \"function\", \"function\": {{\"name\": …, \
@@ -131,7 +167,8 @@ fn tools_from_py(py: Python<'_>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<A
                 t.get_type().name()?
             )));
         }
-        defs.push(to_json(&t, 1).map_err(|e| e.into_py(&format!("tools[{i}]")))?);
+        let def = guard(|| to_json(&t, 1).map_err(|e| e.into_py(&format!("tools[{i}]"))))?;
+        defs.push(def);
     }
     // Compiling is linear in the schemas' size (SPEC §9); other Python threads run meanwhile.
     let set = py.detach(|| guard(|| Ok(ToolSet::from_json(&defs)?)))?;
