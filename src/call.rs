@@ -24,6 +24,9 @@ pub(crate) struct Calls {
     value: Option<Value>,
     /// A reusable buffer for non-string values, so each value does not allocate.
     spare: String,
+    /// For snapshots: what is known about the open non-string value.
+    #[cfg(feature = "python")]
+    scan: ValueScan,
 }
 
 #[derive(Debug)]
@@ -35,11 +38,70 @@ struct LiveCall {
     params: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Value {
     types: Types,
     /// Raw text of a value that cannot stream (not string-only); converted when it closes.
     raw: String,
+    /// In a preview copy: the value's converted text, made ahead (`raw` is left empty).
+    closing: Option<String>,
+}
+
+/// What snapshots learned about the open non-string value's raw text so far, so the next one
+/// only reads what arrived since (SPEC §5: a snapshot costs what arrived since the previous one).
+/// While the text is inside a JSON string or has unbalanced brackets it cannot be a complete JSON
+/// value, so it converts to the raw text as a JSON string — which is escaped incrementally here.
+#[cfg(feature = "python")]
+#[derive(Debug, Default)]
+struct ValueScan {
+    /// Bytes of `raw` read so far.
+    read: usize,
+    /// Brackets opened minus closed, outside strings.
+    depth: i64,
+    in_string: bool,
+    /// The previous byte was a backslash inside a string.
+    escape: bool,
+    /// `raw[..read]` escaped as the inside of a JSON string.
+    escaped: String,
+}
+
+#[cfg(feature = "python")]
+impl ValueScan {
+    /// The converted text of `raw` (of a value admitting `types`), as closing it now would give.
+    fn closing(&mut self, raw: &str, types: Types) -> String {
+        let new = &raw[self.read..];
+        for &b in new.as_bytes() {
+            if self.in_string {
+                match b {
+                    _ if self.escape => self.escape = false,
+                    b'\\' => self.escape = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+            } else {
+                match b {
+                    b'"' => self.in_string = true,
+                    b'[' | b'{' => self.depth += 1,
+                    b']' | b'}' => self.depth -= 1,
+                    _ => {}
+                }
+            }
+        }
+        json::escape_into(&mut self.escaped, new);
+        self.read = raw.len();
+        let mut out = String::new();
+        if self.in_string || self.depth != 0 {
+            // Not a complete JSON value (nor a literal): every conversion falls back to the raw
+            // text as a string.
+            out.reserve(self.escaped.len() + 2);
+            out.push('"');
+            out.push_str(&self.escaped);
+            out.push('"');
+        } else {
+            convert::push_converted(&mut out, raw, types);
+        }
+        out
+    }
 }
 
 impl Calls {
@@ -52,6 +114,8 @@ impl Calls {
             open: None,
             value: None,
             spare: String::new(),
+            #[cfg(feature = "python")]
+            scan: ValueScan::default(),
         }
     }
 
@@ -59,10 +123,25 @@ impl Calls {
         self.deltas = false;
     }
 
-    /// A copy for finishing ahead (snapshots): no ids are drawn, and the open call's arguments
-    /// start empty, so the copy's `ToolCallEnd` carries only what finishing appends.
+    /// A copy for finishing ahead (snapshots): no ids are drawn, the open call's arguments start
+    /// empty, so the copy's `ToolCallEnd` carries only what finishing appends, and an open
+    /// non-string value comes converted already (finishing never adds value text: what is held
+    /// back inside a value is a cut-off tag, which finishing drops).
     #[cfg(feature = "python")]
-    pub(crate) fn preview(&self) -> Calls {
+    pub(crate) fn preview(&mut self) -> Calls {
+        let value = match self.value.as_ref() {
+            Some(v) if !v.types.is_string_only() => Some(Value {
+                types: v.types,
+                raw: String::new(),
+                closing: Some(self.scan.closing(&v.raw, v.types)),
+            }),
+            Some(v) => Some(Value {
+                types: v.types,
+                raw: String::new(),
+                closing: None,
+            }),
+            None => None,
+        };
         Calls {
             tools: Arc::clone(&self.tools),
             ids: IdGenerator::from_fn(|_| String::new()),
@@ -76,8 +155,9 @@ impl Calls {
                     params: c.params,
                 })
             }),
-            value: self.value.clone(),
+            value,
             spare: String::new(),
+            scan: ValueScan::default(),
         }
     }
 
@@ -128,7 +208,15 @@ impl Calls {
         });
         let mut raw = std::mem::take(&mut self.spare);
         raw.clear();
-        self.value = Some(Value { types, raw });
+        self.value = Some(Value {
+            types,
+            raw,
+            closing: None,
+        });
+        #[cfg(feature = "python")]
+        {
+            self.scan = ValueScan::default();
+        }
     }
 
     /// Text of the open value.
@@ -149,12 +237,10 @@ impl Calls {
         let Some(v) = self.value.take() else {
             return;
         };
-        self.arguments(out, |a| {
-            if v.types.is_string_only() {
-                a.push('"');
-            } else {
-                convert::push_converted(a, &v.raw, v.types);
-            }
+        self.arguments(out, |a| match &v.closing {
+            Some(closing) => a.push_str(closing),
+            None if v.types.is_string_only() => a.push('"'),
+            None => convert::push_converted(a, &v.raw, v.types),
         });
         self.spare = v.raw;
     }

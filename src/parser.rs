@@ -177,8 +177,9 @@ impl StreamParser {
     /// it is (SPEC §5 snapshots): held text flushed, and the open call's `ToolCallEnd` — whose
     /// `arguments` hold only the text finishing appends to the arguments streamed so far (the
     /// rest of the value, `}`), so a preview costs O(held text), not O(call). Empty once finished.
+    /// It takes `&mut self` only to remember how far it has read an open non-string value.
     #[cfg(feature = "python")]
-    pub(crate) fn preview_finish(&self) -> Vec<Event> {
+    pub(crate) fn preview_finish(&mut self) -> Vec<Event> {
         if self.finished {
             return Vec::new();
         }

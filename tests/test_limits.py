@@ -358,3 +358,21 @@ def test_snapshot_of_a_retired_parser_keeps_the_open_call() -> None:
     assert after == before
     [call] = after.tool_calls
     assert (call.name, call.arguments, call.incomplete) == ("f", '{"x": "abc"}', True)
+
+
+@pytest.mark.parametrize("schema", [{}, {"type": "array"}, {"type": "object"}, {"type": "number"}])
+def test_snapshot_of_an_open_json_value(schema: dict[str, Any]) -> None:
+    """An open non-string value is previewed from what was read of it before (brackets and
+    strings tracked incrementally): still exactly `parse(prefix)` at every character."""
+    value = ' [{"k": "a\\"b]}[", "n": [1, 2.50, {"x": null}]}, "\\\\", 1e5, []] '
+    text = (
+        '<minimax:tool_call><invoke name="f"><parameter name="x">'
+        + value
+        + '</parameter>\n<parameter name="y">{} tail</parameter></invoke>'
+    )
+    tools = [{"name": "f", "parameters": {"properties": {"x": schema, "y": schema}}}]
+    p = mp.StreamParser(tools=tools, start_in_reasoning=False, id_generator=ids)
+    for i, ch in enumerate(text):
+        p.feed(ch)
+        want = mp.parse(text[: i + 1], tools=tools, start_in_reasoning=False, id_generator=ids)
+        assert snapshot_dict(p.message()) == snapshot_dict(want), (i, text[: i + 1])
