@@ -26,7 +26,10 @@ pub(crate) struct Calls {
     spare: String,
     /// For snapshots: what is known about the open non-string value.
     #[cfg(feature = "python")]
-    scan: ValueScan,
+    scan: Option<ValueScan>,
+    /// In a preview copy: the open value's converted text, made ahead (its `raw` is left empty).
+    #[cfg(feature = "python")]
+    closing: Option<String>,
 }
 
 #[derive(Debug)]
@@ -43,8 +46,6 @@ struct Value {
     types: Types,
     /// Raw text of a value that cannot stream (not string-only); converted when it closes.
     raw: String,
-    /// In a preview copy: the value's converted text, made ahead (`raw` is left empty).
-    closing: Option<String>,
 }
 
 /// What snapshots learned about the open non-string value's raw text so far, so the next one
@@ -115,7 +116,9 @@ impl Calls {
             value: None,
             spare: String::new(),
             #[cfg(feature = "python")]
-            scan: ValueScan::default(),
+            scan: None,
+            #[cfg(feature = "python")]
+            closing: None,
         }
     }
 
@@ -129,18 +132,13 @@ impl Calls {
     /// back inside a value is a cut-off tag, which finishing drops).
     #[cfg(feature = "python")]
     pub(crate) fn preview(&mut self) -> Calls {
-        let value = match self.value.as_ref() {
-            Some(v) if !v.types.is_string_only() => Some(Value {
-                types: v.types,
-                raw: String::new(),
-                closing: Some(self.scan.closing(&v.raw, v.types)),
-            }),
-            Some(v) => Some(Value {
-                types: v.types,
-                raw: String::new(),
-                closing: None,
-            }),
-            None => None,
+        let closing = match self.value.as_ref() {
+            Some(v) if !v.types.is_string_only() => Some(
+                self.scan
+                    .get_or_insert_with(ValueScan::default)
+                    .closing(&v.raw, v.types),
+            ),
+            _ => None,
         };
         Calls {
             tools: Arc::clone(&self.tools),
@@ -155,9 +153,13 @@ impl Calls {
                     params: c.params,
                 })
             }),
-            value,
+            value: self.value.as_ref().map(|v| Value {
+                types: v.types,
+                raw: String::new(),
+            }),
             spare: String::new(),
-            scan: ValueScan::default(),
+            scan: None,
+            closing,
         }
     }
 
@@ -208,14 +210,10 @@ impl Calls {
         });
         let mut raw = std::mem::take(&mut self.spare);
         raw.clear();
-        self.value = Some(Value {
-            types,
-            raw,
-            closing: None,
-        });
+        self.value = Some(Value { types, raw });
         #[cfg(feature = "python")]
         {
-            self.scan = ValueScan::default();
+            self.scan = None;
         }
     }
 
@@ -237,10 +235,17 @@ impl Calls {
         let Some(v) = self.value.take() else {
             return;
         };
-        self.arguments(out, |a| match &v.closing {
-            Some(closing) => a.push_str(closing),
-            None if v.types.is_string_only() => a.push('"'),
-            None => convert::push_converted(a, &v.raw, v.types),
+        #[cfg(feature = "python")]
+        if let Some(closing) = self.closing.take() {
+            self.arguments(out, |a| a.push_str(&closing));
+            return;
+        }
+        self.arguments(out, |a| {
+            if v.types.is_string_only() {
+                a.push('"');
+            } else {
+                convert::push_converted(a, &v.raw, v.types);
+            }
         });
         self.spare = v.raw;
     }

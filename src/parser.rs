@@ -10,7 +10,7 @@
 //! raw text of a non-string value until it closes.
 
 use crate::call::Calls;
-use crate::dialect::{Dialect, M2};
+use crate::dialect::Dialect;
 use crate::event::Event;
 use crate::ids::IdGenerator;
 use crate::options::{Options, ReasoningMode, ToolCallsInReasoning};
@@ -70,7 +70,7 @@ enum Channel {
 /// [`StreamParser::finish`]; merging all events gives the same message as [`crate::parse`].
 pub struct StreamParser {
     opts: Options,
-    dialect: &'static Dialect,
+    dialect: Dialect,
     /// Undecided text: a tag cut off part-way.
     buf: String,
     state: State,
@@ -121,7 +121,7 @@ impl StreamParser {
         StreamParser {
             calls: Calls::new(opts.tools.clone(), ids),
             opts,
-            dialect: &M2,
+            dialect: Dialect::M2,
             buf: String::new(),
             state,
             reasoning: Trim::default(),
@@ -316,7 +316,7 @@ impl StreamParser {
                 // The closer was value text after all, with the whitespace after it.
                 if let Some(closer) = self.lookahead.take() {
                     self.calls
-                        .value_text((self.dialect.spell)(closer), &mut self.out);
+                        .value_text(self.dialect.spell(closer), &mut self.out);
                     self.calls.value_text(&self.lookahead_ws, &mut self.out);
                 }
             }
@@ -340,7 +340,8 @@ impl StreamParser {
 
     fn on_tag(&mut self, tag: Tag, name: Option<&str>) {
         let inline = self.opts.reasoning == ReasoningMode::Inline;
-        let spell = self.dialect.spell;
+        let dialect = self.dialect;
+        let spell = |tag| dialect.spell(tag);
         match (self.state, tag) {
             (State::Reasoning, Tag::ThinkClose) => {
                 if inline {
@@ -444,7 +445,7 @@ impl StreamParser {
     /// Inline mode: the response started in reasoning without `<think>`; write one, then `t`.
     fn open_inline_think(&mut self, t: &str) {
         if let Some(held) = self.inline_open.take() {
-            let open = (self.dialect.spell)(Tag::ThinkOpen);
+            let open = self.dialect.spell(Tag::ThinkOpen);
             let mut s = String::with_capacity(open.len() + held.len() + t.len());
             s.push_str(open);
             s.push_str(&held);

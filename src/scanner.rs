@@ -60,13 +60,13 @@ pub(crate) enum Match<'a> {
 /// a tag with attributes still waiting for its `>`, how far it is known to hold none, so a long
 /// tag arriving in pieces is not rescanned.
 pub(crate) fn match_tag<'a>(
-    dialect: &Dialect,
+    dialect: Dialect,
     rest: &'a str,
     allowed: &[Tag],
     scanned: &mut usize,
 ) -> Match<'a> {
     let b = rest.as_bytes();
-    let tag = match (dialect.classify)(b) {
+    let tag = match dialect.classify(b) {
         Classify::Partial => return Match::Partial,
         Classify::No => return Match::No,
         Classify::Is(tag) => tag,
@@ -74,7 +74,7 @@ pub(crate) fn match_tag<'a>(
     if !allowed.contains(&tag) {
         return Match::No;
     }
-    let lit = (dialect.spell)(tag);
+    let lit = dialect.spell(tag);
     if b.len() < lit.len() || (tag.has_attributes() && b.len() == lit.len()) {
         let same = common_prefix(b, lit.as_bytes());
         return if same == b.len().min(lit.len()) {
@@ -127,11 +127,11 @@ pub(crate) enum Follower {
 
 /// Does `rest` start with one of `followers`? A tag with attributes counts only when followed by
 /// whitespace, as in a real tag.
-pub(crate) fn match_follower(dialect: &Dialect, rest: &str, followers: &[Tag]) -> Follower {
+pub(crate) fn match_follower(dialect: Dialect, rest: &str, followers: &[Tag]) -> Follower {
     let mut maybe = false;
     let b = rest.as_bytes();
     for &tag in followers {
-        let lit = (dialect.spell)(tag);
+        let lit = dialect.spell(tag);
         let need = lit.len() + usize::from(tag.has_attributes());
         let matches = if b.len() >= lit.len() {
             b[..lit.len()] == *lit.as_bytes()
@@ -244,7 +244,7 @@ pub(crate) fn parse_name(attrs: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialect::M2;
+    use crate::dialect::Dialect::M2;
 
     #[test]
     fn names() {
@@ -302,13 +302,13 @@ mod tests {
         for (text, allowed, want) in cases {
             let mut scanned = 0;
             assert_eq!(
-                &match_tag(&M2, text, allowed, &mut scanned),
+                &match_tag(M2, text, allowed, &mut scanned),
                 want,
                 "{text:?}"
             );
         }
         let long = format!("<parameter name=\"{}", "x".repeat(MAX_TAG_LEN));
-        assert_eq!(match_tag(&M2, &long, ALL, &mut 0), Match::No);
+        assert_eq!(match_tag(M2, &long, ALL, &mut 0), Match::No);
     }
 
     #[test]
@@ -324,7 +324,7 @@ mod tests {
             ("text", Follower::No),
         ];
         for (rest, want) in cases {
-            assert_eq!(match_follower(&M2, rest, after_param), want, "{rest:?}");
+            assert_eq!(match_follower(M2, rest, after_param), want, "{rest:?}");
         }
     }
 

@@ -1,12 +1,11 @@
 //! MiniMax-M2's markup: `<think>`, `<minimax:tool_call>`, `<invoke name=…>`,
 //! `<parameter name=…>` and their closers (SPEC §1).
 
-use super::{Classify, Dialect};
+use super::Classify;
 use crate::scanner::Tag;
 
-pub(super) const DIALECT: Dialect = Dialect { spell, classify };
-
-fn spell(tag: Tag) -> &'static str {
+#[inline]
+pub(super) fn spell(tag: Tag) -> &'static str {
     match tag {
         Tag::ThinkOpen => "<think>",
         Tag::ThinkClose => "</think>",
@@ -20,7 +19,8 @@ fn spell(tag: Tag) -> &'static str {
 }
 
 /// Every tag is told apart by its first letter after `<` or `</`.
-fn classify(b: &[u8]) -> Classify {
+#[inline]
+pub(super) fn classify(b: &[u8]) -> Classify {
     let tag = match (b.get(1), b.get(2)) {
         (None, _) | (Some(b'/'), None) => return Classify::Partial,
         (Some(b'/'), Some(c)) => match c {
