@@ -253,3 +253,45 @@ def test_invalid_utf8_input_is_replaced_not_an_error(
         reasoning += d.get("reasoning_content", "")
         content += d.get("content", "")
     assert (reasoning, content) == (want["reasoning"], want["content"])
+
+
+def test_closed_stdout_is_quiet_exit_141(tmp_path: Path) -> None:
+    """``... | head``: the reader left; like a tool killed by SIGPIPE, status 141, nothing on
+    stderr (no "Broken pipe" line, no traceback)."""
+    path = tmp_path / "big.txt"
+    path.write_text("</think>" + "word " * 100_000, encoding="utf-8")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "minimax_parser",
+            "parse",
+            str(path),
+            "--stream",
+            "--chunk-size",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"{")
+    proc.stdout.close()  # far more than a pipe buffer is still to come
+    stderr = proc.stderr.read()
+    assert proc.wait(60) == 141, stderr
+    assert stderr == b""
+
+
+@pytest.mark.parametrize(
+    ("upstream", "message"),
+    [
+        ("http://user:secret@127.0.0.1:1/v1", "credentials"),
+        ("http://127.0.0.1:1/v1?key=secret", "query"),
+        ("http://127.0.0.1:1/v1#secret", "fragment"),
+    ],
+)
+def test_proxy_upstream_with_credentials_query_or_fragment_is_one_clear_line(
+    upstream: str, message: str
+) -> None:
+    line = usage_error(run_bytes("proxy", "--upstream", upstream))
+    assert message in line and "secret" not in line

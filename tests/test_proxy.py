@@ -592,7 +592,7 @@ def test_client_disconnect_stops_upstream(
     while time.monotonic() < deadline and not _records(caplog, since):
         time.sleep(0.02)
     [record] = _records(caplog, since)
-    assert record["stream"] and record["status"] == 200
+    assert record["stream"] and record["status"] == 499  # nginx's "client closed request"
     assert record["note"] == "client_disconnected"
 
 

@@ -97,6 +97,9 @@ class Script:
     body: bytes
     content_type: str = "text/event-stream"
     write: int = 0
+    #: after the body: "eof" (a clean end), "hang" (silence until the proxy leaves) or "abort"
+    #: (the connection dropped before the end of the chunked body)
+    end: str = "eof"
 
 
 @dataclass
@@ -230,6 +233,12 @@ class Upstream:
         size = script.write or len(script.body) or 1
         for i in range(0, len(script.body), size):
             await resp.write(script.body[i : i + size])
+        if script.end == "hang":
+            await asyncio.Event().wait()  # cancelled when the proxy drops the connection
+        if script.end == "abort":
+            assert request.transport is not None
+            request.transport.abort()
+            return resp
         await resp.write_eof()
         return resp
 
@@ -462,6 +471,14 @@ MALFORMED_CHUNKS = {
     "delta_string": b'{"choices": [{"index": 0, "delta": "x"}]}',
     "content_number": b'{"choices": [{"index": 0, "delta": {"content": 5}}]}',
     "content_lone_surrogate": b'{"choices": [{"index": 0, "delta": {"content": "\\ud800"}}]}',
+    "reasoning_lone_surrogate": (
+        b'{"choices": [{"index": 0, "delta": {"reasoning_content": "a\\udc00"}}]}'
+    ),
+    "tool_call_arguments_lone_surrogate": (
+        b'{"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": '
+        b'{"arguments": "\\ud800"}}]}}]}'
+    ),
+    "unknown_field_lone_surrogate": b'{"choices": [], "x_vendor": {"\\udfff": 1}}',
     "reasoning_list": b'{"choices": [{"index": 0, "delta": {"reasoning_content": [1]}}]}',
     "finish_reason_number": b'{"choices": [{"index": 0, "delta": {}, "finish_reason": 1}]}',
     "usage_nan": b'{"choices": [], "usage": {"total_tokens": NaN}}',
@@ -495,7 +512,9 @@ def test_malformed_event_name_and_cut_last_event(env: Env) -> None:
     body = BEFORE + b"event: \xff\n" + sse(chunk({"content": "lost"}))
     body += sse(chunk({"content": ", world"})) + b'data: {"choices": [{"ind'  # cut, no [DONE]
     got = stream(env.proxy(), env.upstream.add(Script(body, write=7)))
-    assert [e["type"] for e in got.errors] == ["upstream_malformed_chunk"] * 2
+    types = ["upstream_malformed_chunk"] * 2 + ["upstream_error"]
+    assert [e["type"] for e in got.errors] == types
+    assert got.errors[-1]["message"] == "upstream stream ended before [DONE]"
     assert not got.done, "the upstream sent no [DONE]: neither does the proxy"
     assert merged(got.chunks)[0]["content"] == "Hello, world"
 
@@ -515,6 +534,9 @@ MALFORMED_COMPLETIONS = {
     "top_level_list": b"[1]",
     "not_json": b"{nope",
     "bad_utf8": b'{"choices": [{"message": {"content": "\xff"}}]}',
+    "reasoning_lone_surrogate": (
+        b'{"choices": [{"message": {"content": "x", "reasoning_content": "\\ud800"}}]}'
+    ),
     "deep_nesting": b"[" * 100_000 + b"]" * 100_000,
 }
 
@@ -593,6 +615,7 @@ def test_wrong_method_is_405_json(env: Env) -> None:
     reply = send(env.proxy(), "GET", "/v1/chat/completions")
     assert reply.status == 405
     assert reply.error()["type"] == "method_not_allowed"
+    assert reply.headers["allow"] == "POST"
 
 
 # -- 3. tool_choice --------------------------------------------------------------------------------
@@ -1108,8 +1131,13 @@ def upstream_streams(draw: st.DrawFn) -> UpstreamStream:
 def test_property_the_proxy_never_cuts_a_stream(env: Env, case: UpstreamStream) -> None:
     model = env.upstream.add(Script(case.body, write=case.write))
     got = stream(env.proxy(), model, case.fixture.tools)  # checks the SSE is well-formed
-    assert len(got.errors) == case.malformed, got.errors
-    assert all(e["type"] == "upstream_malformed_chunk" for e in got.errors)
+    # A stream that ends before [DONE] with a choice left unfinished ends with an upstream_error.
+    cut = not case.done and not case.finish
+    assert len(got.errors) == case.malformed + cut, got.errors
+    kinds = ["upstream_malformed_chunk"] * case.malformed + ["upstream_error"] * cut
+    assert sorted(e["type"] for e in got.errors) == sorted(kinds)
+    if cut:
+        assert got.errors[-1]["type"] == "upstream_error"
     assert got.done == case.done
     result, finish = merged(got.chunks)
     assert result == expected(case.text, case.fixture.tools)
@@ -1120,7 +1148,11 @@ def test_property_the_proxy_never_cuts_a_stream(env: Env, case: UpstreamStream) 
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
     ),
@@ -1213,3 +1245,243 @@ def test_property_requests_get_an_answer_or_a_4xx_never_a_500(env: Env, body: by
     assert reply.status == 400, (reply.status, reply.body[:300])
     assert reply.error()["type"] == "invalid_request_error"
     assert len(env.upstream.paths()) == before, "an invalid request never goes upstream"
+
+
+# -- 9. review fixes -------------------------------------------------------------------------------
+
+
+def decoded(body: bytes) -> list[tuple[str | None, str]]:
+    """``(event name, data)`` of each event as the OpenAI SDK's decoder reads the stream."""
+    from openai._streaming import SSEDecoder
+
+    return [(e.event, e.data) for e in SSEDecoder().iter_bytes(iter([body]))]
+
+
+def comments(body: bytes) -> list[bytes]:
+    """The comment lines of a stream, split the way the SSE spec does (CRLF, LF or CR)."""
+    return [ln for ln in re.split(rb"\r\n|\r|\n", body) if ln.startswith(b":")]
+
+
+INJECTED = b'data: {"injected": "<minimax:tool_call>raw"}'
+SMUGGLING = {
+    "comment_then_cr": b": keepalive\r" + INJECTED + b"\r\n\n",
+    "comment_then_lone_crs": b": keepalive\r" + INJECTED + b"\r\r",
+    "event_name_then_cr": b"event: x\r" + INJECTED + b"\n\n",
+}
+
+
+@pytest.mark.parametrize("write", [0, 1, 7], ids=["whole", "bytewise", "7-byte-writes"])
+@pytest.mark.parametrize("smuggled", SMUGGLING.values(), ids=SMUGGLING.keys())
+def test_bare_cr_ends_a_line_and_smuggles_nothing(env: Env, smuggled: bytes, write: int) -> None:
+    model = env.upstream.add(Script(BEFORE + smuggled + AFTER, write=write))
+    reply = post(env.proxy(), {"model": model, "messages": MESSAGES, "stream": True})
+    assert reply.status == 200
+    events(reply.body)  # well-formed, every line ended by LF
+    # The injected event is read as one (CR ends a line) and checked like any other: a chunk
+    # without choices is passed on as one, with "choices": [] and the data re-serialized.
+    for _, data in decoded(reply.body):
+        if "injected" in data:
+            assert json.loads(data) == {"injected": "<minimax:tool_call>raw", "choices": []}
+    assert sum("injected" in data for _, data in decoded(reply.body)) == 1
+    assert all(c == b": keep-alive" for c in comments(reply.body)), comments(reply.body)
+    got = stream(env.proxy(), model)
+    assert got.errors == [] and got.done
+    assert merged(got.chunks) == (
+        {"reasoning": "Thinking.", "content": "Hello, world", "tool_calls": []},
+        "stop",
+    )
+
+
+def test_bare_cr_makes_the_same_stream_as_lf(env: Env) -> None:
+    lf = BEFORE + b": one\n\nevent: chunk\n" + sse(chunk({"content": " and"})) + AFTER
+    cr = lf.replace(b"\n", b"\r")
+    crlf = lf.replace(b"\n", b"\r\n")
+    answers = set()
+    for body in (lf, cr, crlf):
+        model = env.upstream.add(Script(body, write=3))
+        reply = post(env.proxy(), {"model": model, "messages": MESSAGES, "stream": True})
+        answers.add(reply.body)
+    assert len(answers) == 1, answers
+    [body] = answers
+    assert comments(body) == [b": keep-alive"], "a fixed keep-alive, not the upstream's text"
+    assert b"event: chunk\n" in body
+
+
+def test_lines_split_on_a_cr_at_the_end_of_a_read() -> None:
+    from minimax_parser.proxy import _Lines
+
+    lines = _Lines()
+    assert lines.feed(b"a\r") == [b"a"]
+    assert lines.feed(b"\nb\r\r\nc") == [b"b", b""]
+    assert lines.feed(b"\r") == [b"c"]
+    assert lines.feed(b"\n") == []
+    assert lines.feed(b"\n") == [b""]
+    assert lines.feed(b"d\n\re") == [b"d", b""]
+    assert lines.rest() == [b"e"]
+
+
+CONTROL_EVENT_NAMES = [b"a\x00b", b"a\x1bb", b"a\x7fb", "a\u2028b".encode(), "a\x85b".encode()]
+
+
+@pytest.mark.parametrize("name", CONTROL_EVENT_NAMES)
+def test_event_names_with_control_characters_are_refused(env: Env, name: bytes) -> None:
+    body = BEFORE + b"event: " + name + b"\n" + sse(chunk({"content": "lost"}))
+    body += b"event: " + name + b"\n" + b"data: [DONE]\n\n"
+    model = env.upstream.add(Script(body))
+    reply = post(env.proxy(), {"model": model, "messages": MESSAGES, "stream": True})
+    names = [event for event, _ in decoded(reply.body) if event is not None]
+    assert names == [], names
+    got = stream(env.proxy(), model)
+    assert [e["type"] for e in got.errors] == ["upstream_malformed_chunk"]
+    assert "event name" in got.errors[0]["message"]
+    assert got.done
+    assert merged(got.chunks)[0]["content"] == "Hello"
+
+
+def _many_messages(size: int) -> bytes:
+    one = b'{"role": "user", "content": "x"}, '
+    n = (size - 100) // len(one)
+    return b'{"model": "big", "messages": [' + one * n + b'{"role": "user", "content": "x"}]}'
+
+
+def test_request_checks_run_off_the_event_loop(env: Env) -> None:
+    """A 30 MiB body is checked on a worker thread: while its check runs, the proxy answers
+    other requests (the in-progress gauge is read through the proxy itself)."""
+    port = env.proxy()
+    body = _many_messages(30 * 1024 * 1024)
+    replies: list[Reply] = []
+    sender = threading.Thread(target=lambda: replies.append(post(port, body)), daemon=True)
+    sender.start()
+    name = "minimax_proxy_request_checks_in_progress"
+    wait_until(lambda: sample(scrape(port), name) == 1, "the big body's check to be seen running")
+    small = post(port, {"model": "m", "messages": MESSAGES})
+    assert small.status == 200, small.body[:300]
+    sender.join(3 * WAIT)
+    assert [r.status for r in replies] == [200]
+    assert sample(scrape(port), name) == 0
+
+
+def test_corrupt_gzip_body_is_400(env: Env) -> None:
+    import gzip
+
+    port = env.proxy()
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    good = gzip.compress(_body())
+    assert send(port, "POST", "/v1/chat/completions", good, headers).status == 200
+    before = len(env.upstream.paths())
+    for bad in (b"this is not gzip", good[:-10], good[:10] + b"\x00" * 20):
+        reply = send(port, "POST", "/v1/chat/completions", bad, headers)
+        assert reply.status == 400, (reply.status, reply.body[:300])
+        error = reply.error()
+        assert error["type"] == "invalid_request_error"
+        assert "request body" in error["message"]
+    assert len(env.upstream.paths()) == before
+
+
+@pytest.mark.parametrize(
+    ("upstream", "message"),
+    [
+        ("http://user:secret@127.0.0.1:1/v1", "credentials"),
+        ("http://user@127.0.0.1:1/v1", "credentials"),
+        ("http://:secret@127.0.0.1:1/v1", "credentials"),
+        ("http://127.0.0.1:1/v1?key=abc", "query"),
+        ("http://127.0.0.1:1/v1?", "query"),
+        ("http://127.0.0.1:1/v1#frag", "fragment"),
+        ("http://127.0.0.1:1/v1#", "fragment"),
+    ],
+)
+def test_make_app_rejects_credentials_query_and_fragment(upstream: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as info:
+        make_app(upstream)
+    assert "secret" not in str(info.value) and "abc" not in str(info.value)
+
+
+NOT_A_COMPLETION = {
+    "text_plain_markup": (b"<minimax:tool_call>raw</minimax:tool_call>", "text/plain"),
+    "ndjson": (b'{"choices": []}\n{"choices": []}\n', "application/x-ndjson"),
+    "empty": (b"", "text/plain"),
+    "html": (b"<html>hi</html>", "text/html"),
+    "json_array_as_text": (b"[1]", "text/plain"),
+}
+
+
+@pytest.mark.parametrize(("raw", "kind"), NOT_A_COMPLETION.values(), ids=NOT_A_COMPLETION.keys())
+def test_2xx_body_that_is_not_a_completion_is_502(env: Env, raw: bytes, kind: str) -> None:
+    model = env.upstream.add(Script(raw, content_type=kind))
+    reply = post(env.proxy(), {"model": model, "messages": MESSAGES})
+    assert reply.status == 502, reply.body[:300]
+    assert reply.error()["type"] == "upstream_malformed_response"
+
+
+def test_a_completion_under_another_content_type_is_parsed(env: Env) -> None:
+    raw = json.dumps(completion("Thinking.</think>Hello")).encode()
+    model = env.upstream.add(Script(raw, content_type="text/plain"))
+    reply = post(env.proxy(), {"model": model, "messages": MESSAGES})
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("application/json")
+    message = reply.json()["choices"][0]["message"]
+    assert (message["reasoning_content"], message["content"]) == ("Thinking.", "Hello")
+
+
+HELD_BACK = "Thinking.</think>Hello <minimax:tool"  # " <minimax:tool" waits for more
+
+
+@pytest.mark.parametrize("end", ["hang", "abort"])
+def test_held_back_text_is_flushed_before_a_mid_stream_error(env: Env, end: str) -> None:
+    body = sse(chunk({"role": "assistant", "content": ""})) + sse(chunk({"content": HELD_BACK}))
+    model = env.upstream.add(Script(body, end=end))
+    got = stream(env.proxy(timeout=1.0), model)
+    kind = "upstream_timeout" if end == "hang" else "upstream_error"
+    assert [e["type"] for e in got.errors] == [kind]
+    assert not got.done
+    assert merged(got.chunks)[0]["content"] == mp.parse(HELD_BACK).content == "Hello <minimax:tool"
+    reply = post(env.proxy(timeout=1.0), {"model": model, "messages": MESSAGES, "stream": True})
+    assert "error" in json.loads(events(reply.body)[-1]), "the error event comes last"
+
+
+def test_clean_eof_before_done_with_an_unfinished_choice_is_an_upstream_error(env: Env) -> None:
+    got = stream(env.proxy(), env.upstream.add(Script(BEFORE)))
+    assert [(e["type"], e["message"]) for e in got.errors] == [
+        ("upstream_error", "upstream stream ended before [DONE]")
+    ]
+    assert not got.done
+    assert merged(got.chunks) == (
+        {"reasoning": "Thinking.", "content": "Hello", "tool_calls": []},
+        None,
+    )
+    # Every choice finished, no [DONE]: the stream just ends, as before.
+    got = stream(env.proxy(), env.upstream.add(Script(BEFORE + sse(chunk(finish="stop")))))
+    assert got.errors == [] and not got.done
+    assert merged(got.chunks)[1] == "stop"
+
+
+def test_client_gone_mid_stream_is_counted_as_499(env: Env) -> None:
+    port = env.proxy()
+    gate = f"gone-{time.monotonic_ns()}"
+    before = sample(
+        scrape(port), "minimax_proxy_requests_total", path="/v1/chat/completions", status="499"
+    )
+    with client(port).chat.completions.create(
+        model=f"t-streamgate:{gate}", messages=MESSAGES, stream=True
+    ) as s:
+        next(iter(s))
+    # The proxy notices at its next write, once the upstream goes on.
+    env.upstream.open(gate)
+    labels = {"path": "/v1/chat/completions", "status": "499"}
+    wait_until(
+        lambda: sample(scrape(port), "minimax_proxy_requests_total", **labels) == before + 1,
+        "the request counted as 499",
+    )
+
+
+def test_metrics_render_nan_as_prometheus_does() -> None:
+    from minimax_parser.metrics import Registry
+
+    r = Registry()
+    g = r.gauge("g", "a gauge")
+    g.inc(math.nan)
+    h = r.histogram("h", "a histogram", [1.0])
+    h.observe(math.nan)
+    text = r.render()
+    assert "\ng NaN\n" in text
+    assert "h_sum NaN" in text

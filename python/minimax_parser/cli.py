@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -13,6 +14,11 @@ from importlib import resources
 from typing import Any
 
 from . import StreamParser, parse
+from .proxy_checks import shorten
+
+#: The exit status when the reader of standard output went away (``... | head``): that of a
+#: process killed by SIGPIPE (128 + 13), as a shell reports it for ``cat``, ``yes`` and the like.
+EXIT_BROKEN_PIPE = 141
 
 # Roughly how a BPE tokenizer cuts text: the four special tokens whole, then words with their
 # leading space, runs of punctuation, and whitespace.
@@ -170,12 +176,6 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_conformance(args: argparse.Namespace) -> int:
-    from . import conformance
-
-    return conformance.main(args.rest)
-
-
 def _add_parser_options(p: argparse.ArgumentParser) -> None:
     """The parser options of SPEC §5, as flags."""
     p.add_argument("--reasoning", choices=["separate", "inline"], default="separate")
@@ -249,13 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_parser_options(x)
     x.set_defaults(func=_cmd_proxy)
-    c = sub.add_parser(
+    # Listed for --help only: main() hands "conformance ..." to minimax_parser.conformance
+    # before this parser sees it.
+    sub.add_parser(
         "conformance",
         help="run the golden fixtures through every installed MiniMax-M2 parser",
         add_help=False,
     )
-    c.add_argument("rest", nargs=argparse.REMAINDER)
-    c.set_defaults(func=_cmd_conformance)
     return ap
 
 
@@ -271,17 +271,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.func(args)
+    except BrokenPipeError:
+        return _stdout_gone()
     except (OSError, ValueError, TypeError, RecursionError) as e:
-        print(f"minimax-parser: error: {_one_line(str(e) or type(e).__name__)}", file=sys.stderr)
+        # One line, its middle elided (the parser names the path of a bad schema node, which
+        # can be long).
+        message = shorten(" ".join((str(e) or type(e).__name__).split()), 400)
+        print(f"minimax-parser: error: {message}", file=sys.stderr)
         return 2
     return status
 
 
-def _one_line(message: str, limit: int = 400) -> str:
-    """``message`` on one line, its middle elided beyond ``limit`` characters (the parser names
-    the path of a bad schema node, which can be long)."""
-    message = " ".join(message.split())
-    if len(message) <= limit:
-        return message
-    half = (limit - 1) // 2
-    return message[:half] + "…" + message[-half:]
+def _stdout_gone() -> int:
+    """The reader of standard output left: say nothing, and point standard output at
+    ``/dev/null`` so that flushing it at exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor behind sys.stdout: nothing to flush
+        pass
+    return EXIT_BROKEN_PIPE

@@ -21,10 +21,12 @@ Failures, as a client sees them (every error the proxy makes is
 ``{"error": {"message": ..., "type": ...}}``, and the same ``type`` is the ``kind`` label of
 ``minimax_proxy_errors_total``, except ``invalid_request_error``, counted as ``bad_request``):
 
-* a request that is not a JSON object with a ``messages`` list, has wrong-typed ``tools``,
-  ``stream`` or ``tool_choice``, or tools the parser rejects: 400 ``invalid_request_error`` (the
-  checks are in :mod:`minimax_parser.proxy_checks`);
-* another path: 404 ``not_found``; another method: 405 ``method_not_allowed``;
+* a request body that cannot be read (``Content-Encoding: gzip`` on a body that is not gzip), is
+  not a JSON object with a ``messages`` list, has wrong-typed ``tools``, ``stream`` or
+  ``tool_choice``, or tools the parser rejects: 400 ``invalid_request_error`` (the checks are in
+  :mod:`minimax_parser.proxy_checks`; they run on worker threads, at most :data:`CHECK_THREADS`
+  at once, so a large body does not stall the event loop);
+* another path: 404 ``not_found``; another method: 405 ``method_not_allowed`` (with ``Allow``);
 * a body over ``max_body_bytes``: 413 ``request_too_large``;
 * all ``max_connections`` upstream slots busy for ``timeout`` seconds: 503 ``upstream_busy``
   (waiting for a slot does not count against the upstream's ``timeout``);
@@ -33,13 +35,21 @@ Failures, as a client sees them (every error the proxy makes is
 * upstream slower than ``timeout`` (total per upstream request, from the moment it is sent): 504
   ``upstream_timeout`` before the response started, an SSE ``data: {"error": {...}}`` event and the
   end of the stream after;
-* a non-streamed upstream body that is not a well-formed ``chat.completion``: 502
-  ``upstream_malformed_response``;
+* a 2xx upstream body that is not SSE and not a well-formed ``chat.completion`` (whatever its
+  content type: plain text, ndjson, empty): 502 ``upstream_malformed_response``;
 * an upstream SSE event that is not a well-formed ``chat.completion.chunk`` (not UTF-8, not JSON,
-  NaN/Infinity, too deeply nested, a field of the wrong type): an SSE error event
-  (``upstream_malformed_chunk``), then the stream goes on with the next event; the upstream
-  connection failing mid-stream: an ``upstream_error`` event and the end of the stream;
-* the client disconnects: the upstream response is closed, nothing more is read from it.
+  NaN/Infinity, too deeply nested, a lone surrogate in any string, an event name with a control
+  character, a field of the wrong type): an SSE error event (``upstream_malformed_chunk``), then
+  the stream goes on with the next event;
+* the upstream connection failing mid-stream, or the upstream stream ending before ``[DONE]``
+  while a choice has no finish reason: what the parser held back, an ``upstream_error`` event and
+  the end of the stream (the same flush comes before an ``upstream_timeout`` event);
+* the client disconnects: the upstream response is closed, nothing more is read from it; the
+  request counts as status 499.
+
+Upstream SSE lines end at CRLF, LF or a lone CR (the SSE specification, as the ``openai`` SDK
+reads it); an upstream comment is answered with :data:`KEEP_ALIVE`, never echoed. ``upstream``
+must not hold credentials, a query or a fragment (``ValueError`` from :func:`make_app`).
 
 Each API request is logged as one line on the ``minimax_parser.proxy`` logger (INFO; ``/health``
 and ``/metrics`` at DEBUG). aiohttp is imported only when a proxy is built:
@@ -53,9 +63,11 @@ import contextvars
 import json
 import logging
 import math
+import os
+import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import aclosing, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import aclosing, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .metrics import CONTENT_TYPE, Registry
@@ -68,6 +80,7 @@ from .proxy_checks import (
     NotFound,
     chat_request,
     check_document,
+    event_name_ok,
     loads,
     models_path,
     shorten,
@@ -80,10 +93,12 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 __all__ = [
+    "CHECK_THREADS",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_TIMEOUT",
     "HEALTH_TIMEOUT",
+    "KEEP_ALIVE",
     "MAX_JSON_DEPTH",
     "make_app",
     "run",
@@ -103,6 +118,13 @@ DEFAULT_MAX_CONNECTIONS = 256
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 #: Seconds ``GET /health`` waits for the upstream's ``/models``.
 HEALTH_TIMEOUT = 5.0
+#: Request bodies checked at once (strict JSON, depth, tools: CPU work done on worker threads, so
+#: that a large body does not stall the event loop); more wait their turn. One per CPU: more
+#: would not go faster, and each check holds its body several times over in memory.
+CHECK_THREADS = os.cpu_count() or 1
+#: What the proxy sends for each comment line (keep-alive) of the upstream stream: a fixed
+#: comment, never the upstream's text.
+KEEP_ALIVE = b": keep-alive\n\n"
 
 #: What ``minimax_proxy_errors_total`` counts (listed at 0 before the first occurrence).
 ERROR_KINDS = (
@@ -168,6 +190,7 @@ class ProxyError(Exception):
         type_: str,
         kind: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -175,6 +198,7 @@ class ProxyError(Exception):
         self.type = type_
         self.kind = kind or type_
         self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         return {**self.extra, "error": {"message": self.message, "type": self.type}}
@@ -185,7 +209,8 @@ def _bad_request(message: str) -> ProxyError:
 
 
 def _from_http_exception(e: web.HTTPException, request: web.Request) -> ProxyError:
-    """aiohttp's own refusals (no route, wrong method, body too large) as JSON errors."""
+    """aiohttp's own refusals (no route, wrong method) as JSON errors. (A body over the limit
+    never gets here: :meth:`_Proxy._read_body` answers it.)"""
     where = f"{request.method} {shorten(request.path, 200)}"
     if e.status == 404:
         return ProxyError(
@@ -195,9 +220,8 @@ def _from_http_exception(e: web.HTTPException, request: web.Request) -> ProxyErr
             "not_found",
         )
     if e.status == 405:
-        return ProxyError(405, f"method not allowed: {where}", "method_not_allowed")
-    if e.status == 413:
-        return ProxyError(413, f"request body too large: {e.text}", "request_too_large")
+        allow = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
+        return ProxyError(405, f"method not allowed: {where}", "method_not_allowed", headers=allow)
     if e.status < 500:
         return ProxyError(e.status, f"{e.reason}: {where}", "invalid_request_error", "bad_request")
     return ProxyError(e.status, f"{e.reason}: {where}", "internal_error")
@@ -255,40 +279,49 @@ def _without_calls(chunks: list[dict[str, Any]], part: str) -> list[dict[str, An
     return kept
 
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
 class _Lines:
-    """Splits a byte stream into lines (``\\n`` or ``\\r\\n``), in linear time."""
+    """Splits a byte stream into lines ended by CRLF, LF or a lone CR (the line ends of the SSE
+    specification, as the OpenAI SDK's decoder reads them), in linear time. A CR at the end of a
+    read ends its line at once; an LF at the start of the next read is then the rest of that
+    CRLF, not an empty line."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._after_cr = False
 
     def feed(self, data: bytes) -> list[bytes]:
-        start = len(self._buf)
+        if not data:
+            return []
+        if self._after_cr and data[:1] == b"\n":
+            data = data[1:]
+        self._after_cr = False
+        start = len(self._buf)  # what is buffered holds no line end
         self._buf += data
         lines: list[bytes] = []
         begin = 0
-        while True:
-            end = self._buf.find(b"\n", start)
-            if end < 0:
-                break
-            line = bytes(self._buf[begin:end])
-            lines.append(line[:-1] if line.endswith(b"\r") else line)
-            begin = start = end + 1
+        for m in _LINE_END.finditer(self._buf, start):
+            lines.append(bytes(self._buf[begin : m.start()]))
+            begin = m.end()
+        self._after_cr = begin == len(self._buf) and self._buf[begin - 1 : begin] == b"\r"
         del self._buf[:begin]
         return lines
 
     def rest(self) -> list[bytes]:
-        line = bytes(self._buf).rstrip(b"\r")
+        line = bytes(self._buf)
         self._buf.clear()
         return [line] if line else []
 
 
 async def _sse_events(
     response: aiohttp.ClientResponse,
-) -> AsyncGenerator[tuple[str | None, str], None]:
-    """Yields ``(event name, data)`` per server-sent event and ``(":", line)`` per comment line (a
-    keep-alive); ``id:`` and ``retry:`` fields are dropped. Data and event names keep undecodable
-    bytes as surrogates (``surrogateescape``) so that the chunk check can refuse them; comments
-    are decoded with U+FFFD replacements."""
+) -> AsyncGenerator[tuple[str | None, str | None], None]:
+    """Yields ``(event name, data)`` per server-sent event and ``(None, None)`` per comment line
+    (a keep-alive; its text is dropped); ``id:`` and ``retry:`` fields are dropped. Data and event
+    names keep undecodable bytes as surrogates (``surrogateescape``) so that the chunk check can
+    refuse them."""
     lines = _Lines()
     event: str | None = None
     data: list[str] = []
@@ -305,7 +338,7 @@ async def _sse_events(
                     yield event, "\n".join(data)
                 event, data = None, []
             elif raw.startswith(b":"):
-                yield ":", raw.decode("utf-8", errors="replace")
+                yield None, None
             else:
                 line = raw.decode("utf-8", errors="surrogateescape")
                 field, _, value = line.partition(":")
@@ -359,6 +392,10 @@ class _Metrics:
             "minimax_proxy_upstream_requests_waiting",
             "Requests waiting for a free upstream slot (all --max-connections busy).",
         )
+        self.checks = r.gauge(
+            "minimax_proxy_request_checks_in_progress",
+            f"Request bodies being checked on worker threads (at most {CHECK_THREADS} at once).",
+        )
 
 
 class _Record:
@@ -372,6 +409,7 @@ class _Record:
         resource = request.match_info.route.resource
         self.route = resource.canonical if resource is not None else "unmatched"
         self.status = 0
+        self.client_gone = False
         self.stream = False
         self.tool_calls = 0
         self.note = ""
@@ -458,6 +496,7 @@ class _Proxy:
         self.metrics = _Metrics()
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
+        self._checks: asyncio.Semaphore | None = None
         self._probe: asyncio.Future[tuple[ProxyError | None, int]] | None = None
 
     async def session_context(self, app: web.Application) -> AsyncIterator[None]:
@@ -468,6 +507,7 @@ class _Proxy:
         # sent, not while it queues for a connection.
         connector = aiohttp.TCPConnector(limit=self.max_connections + 1, limit_per_host=0)
         self._slots = asyncio.Semaphore(self.max_connections)
+        self._checks = asyncio.Semaphore(CHECK_THREADS)
         async with aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self.timeout),
@@ -509,6 +549,20 @@ class _Proxy:
             self._slots.release()
             m.in_flight.dec()
 
+    @contextmanager
+    def _upstream_errors(self) -> Iterator[None]:
+        """A timeout or a connection failure of the upstream request as a 504 or a 502."""
+        import aiohttp
+
+        try:
+            yield
+        except asyncio.TimeoutError:
+            raise ProxyError(
+                504, f"upstream timed out after {self.timeout:g} s", "upstream_timeout"
+            ) from None
+        except aiohttp.ClientError as e:
+            raise ProxyError(502, f"upstream unreachable: {e}", "upstream_unreachable") from None
+
     def _count(self, rec: _Record, kind: str) -> None:
         rec.note = kind
         self.metrics.errors.inc(kind=kind)
@@ -535,14 +589,14 @@ class _Proxy:
             except web.HTTPException as e:
                 response = self._error_response(rec, _from_http_exception(e, request))
             except (asyncio.CancelledError, ConnectionError):
-                rec.status = rec.status or 499  # nginx's "client closed request"
+                rec.status = 499  # nginx's "client closed request"
                 self._count(rec, "client_disconnected")
                 raise
             except Exception:
                 logger.exception("internal error on %s %s", request.method, rec.path)
                 message = "internal error in the proxy (see its log)"
                 response = self._error_response(rec, ProxyError(500, message, "internal_error"))
-            rec.status = response.status
+            rec.status = 499 if rec.client_gone else response.status
             return response
         finally:
             _RECORD.reset(token)
@@ -552,7 +606,7 @@ class _Proxy:
         from aiohttp import web
 
         self._count(rec, e.kind)
-        return web.json_response(e.body(), status=e.status)
+        return web.json_response(e.body(), status=e.status, headers=e.headers or None)
 
     def _done(self, rec: _Record) -> None:
         m = self.metrics
@@ -612,7 +666,6 @@ class _Proxy:
     # -- GET /v1/models[/{id}] -------------------------------------------------------------------
 
     async def models(self, request: web.Request) -> web.StreamResponse:
-        import aiohttp
         import yarl
         from aiohttp import web
 
@@ -623,7 +676,7 @@ class _Proxy:
             raise ProxyError(404, str(e), "not_found") from None
         url = yarl.URL(self.upstream + path, encoded=True)
         async with self._slot():
-            try:
+            with self._upstream_errors():
                 async with self.session.get(
                     url, headers=self._forward_headers(request), allow_redirects=False
                 ) as resp:
@@ -633,13 +686,6 @@ class _Proxy:
                     return web.Response(
                         body=raw, status=resp.status, headers=_copy_headers(resp.headers)
                     )
-            except asyncio.TimeoutError:
-                raise self._timeout() from None
-            except aiohttp.ClientError as e:
-                raise _unreachable(e) from None
-
-    def _timeout(self) -> ProxyError:
-        return ProxyError(504, f"upstream timed out after {self.timeout:g} s", "upstream_timeout")
 
     # -- POST /v1/chat/completions ---------------------------------------------------------------
 
@@ -657,28 +703,45 @@ class _Proxy:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
             raise too_large from None
+        except web.RequestPayloadError as e:  # e.g. Content-Encoding: gzip on a body that is not
+            raise _bad_request(f"the request body could not be read: {shorten(str(e))}") from None
 
-    async def chat_completions(self, request: web.Request) -> web.StreamResponse:
-        import aiohttp
-        from aiohttp import web
-
-        rec = _RECORD.get()
-        raw = await self._read_body(request)
+    def _check(self, raw: bytes) -> tuple[ChatRequest, StreamRewriter]:
+        """The checked request and its rewriter (typed by its tools); runs on a worker thread."""
         try:
             req = chat_request(raw)
         except BadRequest as e:
             raise _bad_request(str(e)) from None
-        rec.stream = req.stream
         try:
             rewriter = StreamRewriter(tools=req.tools, **self.parser_options)
         except Exception as e:  # the parser refuses these tools (ValueError, TypeError)
             if not isinstance(e, (TypeError, ValueError)):
                 logger.warning("the parser failed on a request's tools", exc_info=True)
             raise _bad_request(f"invalid tools: {shorten(str(e))}") from None
+        return req, rewriter
+
+    async def _checked(self, raw: bytes) -> tuple[ChatRequest, StreamRewriter]:
+        """:meth:`_check` off the event loop, at most :data:`CHECK_THREADS` at once (a check
+        whose client leaves runs to its end on its thread, after its turn was handed on)."""
+        assert self._checks is not None
+        async with self._checks:
+            self.metrics.checks.inc()
+            try:
+                return await asyncio.to_thread(self._check, raw)
+            finally:
+                self.metrics.checks.dec()
+
+    async def chat_completions(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
+        rec = _RECORD.get()
+        raw = await self._read_body(request)
+        req, rewriter = await self._checked(raw)
+        rec.stream = req.stream
         headers = self._forward_headers(request)
         headers.setdefault("Content-Type", "application/json")
         async with self._slot():
-            try:
+            with self._upstream_errors():
                 async with self.session.post(
                     self.upstream + "/chat/completions",
                     data=raw,
@@ -698,10 +761,6 @@ class _Proxy:
                         return await self._stream(request, resp, rewriter, req, rec)
                     rec.stream = False
                     return await self._complete(resp, req, rec)
-            except asyncio.TimeoutError:
-                raise self._timeout() from None
-            except aiohttp.ClientError as e:
-                raise _unreachable(e) from None
 
     async def _complete(
         self, resp: aiohttp.ClientResponse, req: ChatRequest, rec: _Record
@@ -709,10 +768,12 @@ class _Proxy:
         from aiohttp import web
 
         raw = await resp.read()
+        # Whatever the content type says: a chat.completion is parsed, anything else is a 502.
+        what = "the response"
         if resp.content_type != "application/json":
-            return web.Response(body=raw, status=resp.status, headers=_copy_headers(resp.headers))
+            what += f" ({shorten(resp.content_type, 60)})"
         try:
-            completion = check_document(loads(raw, "the response"), "message")
+            completion = check_document(loads(raw, what), "message")
             start = time.perf_counter()
             try:
                 parsed = wrap_completion(completion, tools=req.tools, **self.parser_options)
@@ -758,9 +819,12 @@ class _Proxy:
                 async with aclosing(_sse_events(resp)) as events:
                     await self._relay(events, rewriter, req, sender, rec)
             except asyncio.TimeoutError:
+                # What the parser holds back goes out first, as at the end of a stream.
+                await sender.send(self._rewrite(rec, req, rewriter.finish, None, None))
                 message = f"upstream timed out after {self.timeout:g} s"
                 await sender.send(self._error_event(rec, "upstream_timeout", message))
             except aiohttp.ClientError as e:
+                await sender.send(self._rewrite(rec, req, rewriter.finish, None, None))
                 message = f"upstream stream failed: {e}"
                 await sender.send(self._error_event(rec, "upstream_error", message))
             except _ClientGone:
@@ -771,6 +835,7 @@ class _Proxy:
                 await sender.send(self._error_event(rec, "internal_error", message))
             await sender.end()
         except _ClientGone:
+            rec.client_gone = True
             self._count(rec, "client_disconnected")
             resp.close()  # stop reading upstream: drop its connection
         finally:
@@ -779,23 +844,28 @@ class _Proxy:
 
     async def _relay(
         self,
-        events: AsyncIterator[tuple[str | None, str]],
+        events: AsyncIterator[tuple[str | None, str | None]],
         rewriter: StreamRewriter,
         req: ChatRequest,
         sender: _Sender,
         rec: _Record,
     ) -> None:
-        """Rewrites the upstream events into the client's stream until ``[DONE]`` or the end."""
+        """Rewrites the upstream events into the client's stream until ``[DONE]`` or the end. An
+        end without ``[DONE]`` while a choice has no finish reason is an ``upstream_error``."""
+        open_choices: dict[int, bool] = {}  # choice index -> no finish reason yet
         async for event, data in events:
-            if event == ":":  # a comment: pass keep-alives on
-                await sender.send(f"{data}\n\n".encode())
+            if data is None:  # a comment: a keep-alive of our own
+                await sender.send(KEEP_ALIVE)
                 continue
             if data.strip() == "[DONE]":
                 await sender.send(self._rewrite(rec, req, rewriter.finish, None, None))
-                await sender.send(_sse("[DONE]", event if _utf8(event) else None))
+                await sender.send(_sse("[DONE]", event if event_name_ok(event) else None))
                 return
-            await sender.send(self._rewrite(rec, req, rewriter.process, event, data))
+            await sender.send(self._rewrite(rec, req, rewriter.process, event, data, open_choices))
         await sender.send(self._rewrite(rec, req, rewriter.finish, None, None))
+        if any(open_choices.values()):
+            message = "upstream stream ended before [DONE]"
+            await sender.send(self._error_event(rec, "upstream_error", message))
 
     def _rewrite(
         self,
@@ -804,9 +874,11 @@ class _Proxy:
         step: Callable[..., list[dict[str, Any]]],
         event: str | None,
         data: str | None,
+        open_choices: dict[int, bool] | None = None,
     ) -> bytes:
         """The client's bytes for one upstream event (``data``) or the final flush (``None``):
-        the rewritten chunks, or an error event when anything about the event is wrong."""
+        the rewritten chunks, or an error event when anything about the event is wrong.
+        ``open_choices`` records which choices the event left without a finish reason."""
         try:
             args = () if data is None else (upstream_chunk(event, data),)
             start = time.perf_counter()
@@ -814,6 +886,13 @@ class _Proxy:
                 chunks = step(*args)
             finally:
                 rec.parsed(time.perf_counter() - start)
+            if open_choices is not None and args:
+                for choice in args[0].get("choices") or []:
+                    index = choice.get("index", 0)
+                    if choice.get("finish_reason") is not None:
+                        open_choices[index] = False
+                    else:
+                        open_choices.setdefault(index, True)
             if req.tool_choice == "none":
                 chunks = _without_calls(chunks, "delta")
             out = b"".join(_sse(chunk, event) for chunk in chunks)
@@ -828,17 +907,6 @@ class _Proxy:
             return self._error_event(rec, "upstream_malformed_chunk", message)
         rec.tool_calls += calls
         return out
-
-
-def _utf8(text: str | None) -> bool:
-    try:
-        return text is not None and bool(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        return False
-
-
-def _unreachable(e: Exception) -> ProxyError:
-    return ProxyError(502, f"upstream unreachable: {e}", "upstream_unreachable")
 
 
 def _positive(name: str, value: Any, kind: type[int] | type[float]) -> None:
@@ -865,7 +933,9 @@ def make_app(
     accepted (413 beyond). ``parser_options`` are the parser's (``reasoning``,
     ``start_in_reasoning``, ``tool_calls_in_reasoning``); the tools come from each request.
     Serve it with ``handler_cancellation=True`` (as :func:`run` does) so a client that
-    disconnects while the upstream is silent is noticed at once, not at the next write."""
+    disconnects while the upstream is silent is noticed at once, not at the next write.
+    ``upstream`` with credentials (``user:password@``), a query or a fragment raises
+    ``ValueError`` (its message does not repeat the URL)."""
     _require_aiohttp()
     import yarl
     from aiohttp import web
@@ -876,6 +946,16 @@ def make_app(
         base = yarl.URL(upstream)
     except ValueError as e:
         raise ValueError(f"--upstream is not a valid URL: {e}") from None
+    # Neither is echoed: the message would show a password or an API key.
+    if "@" in base.raw_authority:
+        raise ValueError(
+            "--upstream must not hold credentials (user:password@): clients send theirs in the "
+            "Authorization header, which the proxy forwards"
+        )
+    if "?" in upstream:
+        raise ValueError("--upstream must not have a query (?...): give the base URL only")
+    if "#" in upstream:
+        raise ValueError("--upstream must not have a fragment (#...): give the base URL only")
     if not base.host:
         raise ValueError(f"--upstream has no host: {upstream!r}")
     if isinstance(timeout, int) and not isinstance(timeout, bool):

@@ -21,6 +21,7 @@ __all__ = [
     "NotFound",
     "chat_request",
     "check_document",
+    "event_name_ok",
     "function_tools",
     "loads",
     "models_path",
@@ -146,12 +147,6 @@ def check_document(doc: Any, part: str) -> dict[str, Any]:
             continue
         for name in ("role", "content", "reasoning_content", "reasoning", "refusal"):
             _expect(body.get(name), (str,), f"{where}.{part}.{name}", "a string")
-        content = body.get("content")
-        if isinstance(content, str):
-            try:
-                content.encode("utf-8")
-            except UnicodeEncodeError:
-                raise Malformed(f"{where}.{part}.content holds a lone surrogate") from None
         calls = body.get("tool_calls")
         _expect(calls, (list,), f"{where}.{part}.tool_calls", "a list")
         for j, call in enumerate(calls or []):
@@ -165,16 +160,54 @@ def check_document(doc: Any, part: str) -> dict[str, Any]:
             _expect(function, (dict,), f"{at}.function", "an object")
             for name in ("name", "arguments"):
                 _expect((function or {}).get(name), (str,), f"{at}.function.{name}", "a string")
+    _no_lone_surrogate(doc)
     return doc
+
+
+def _no_lone_surrogate(doc: Any) -> None:
+    """Raises :class:`Malformed` if any string of ``doc`` (a key or a value, anywhere) holds a
+    lone surrogate (a ``\\ud800`` escape): text that is not Unicode, which a client decoding
+    strictly refuses. Iterative, like :func:`_within_depth`."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Malformed(
+                    f"a string holds a lone surrogate: {shorten(repr(item), 60)}"
+                ) from None
+
+
+def _control(c: str) -> bool:
+    """C0 and C1 controls, DEL, and the line and paragraph separators (U+2028, U+2029), which
+    some line splitters take for line ends."""
+    o = ord(c)
+    return o < 0x20 or 0x7F <= o <= 0x9F or o in (0x2028, 0x2029)
+
+
+def event_name_ok(event: str | None) -> bool:
+    """Whether an upstream SSE event name may be repeated to the client: valid UTF-8, no control
+    characters (no way to end a line or smuggle another field)."""
+    if event is None:
+        return True
+    try:
+        event.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(_control(c) for c in event)
 
 
 def upstream_chunk(event: str | None, data: str) -> dict[str, Any]:
     """One upstream SSE event as a checked ``chat.completion.chunk`` dict."""
-    if event is not None:
-        try:
-            event.encode("utf-8")
-        except UnicodeEncodeError:
-            raise Malformed("the event name is not valid UTF-8") from None
+    if not event_name_ok(event):
+        raise Malformed("the event name is not valid UTF-8 or holds a control character")
     return check_document(loads(data, "the chunk"), "delta")
 
 
