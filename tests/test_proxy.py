@@ -28,6 +28,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from minimax_parser.proxy import make_app
 
 from conftest import Fixture, load_fixtures
+from loopback import LoopbackServers
 
 T = TypeVar("T")
 
@@ -182,12 +183,9 @@ class Upstream:
 # -- the servers: upstream and proxies in one background event loop --------------------------------
 
 
-class Servers:
+class Servers(LoopbackServers):
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="servers", daemon=True)
-        self.thread.start()
-        self.runners: list[web.AppRunner] = []
+        super().__init__(wait=WAIT)
         self.upstream = Upstream()
         self.upstream.port = self.serve(self.upstream.app())
         self.proxies: dict[str, int] = {}
@@ -197,24 +195,7 @@ class Servers:
         return f"http://127.0.0.1:{self.upstream.port}/v1"
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def serve(self, app: web.Application, handler_cancellation: bool = True) -> int:
-        async def start() -> int:
-            runner = web.AppRunner(
-                app,
-                handler_cancellation=handler_cancellation,
-                access_log=None,
-                shutdown_timeout=1.0,
-            )
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            self.runners.append(runner)
-            address = runner.addresses[0]
-            assert address[0] == "127.0.0.1"
-            return int(address[1])
-
-        return self.call(start())
+        return super().call(coro, timeout)
 
     def proxy(
         self,
@@ -229,18 +210,6 @@ class Servers:
             app = make_app(self.upstream_url, timeout=timeout, **options)
             self.proxies[key] = self.serve(app, handler_cancellation)
         return self.proxies[key]
-
-    def close(self) -> None:
-        async def stop() -> None:
-            for runner in reversed(self.runners):
-                await runner.cleanup()
-
-        try:
-            self.call(stop(), timeout=15)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(WAIT)
-            self.loop.close()
 
 
 @pytest.fixture(scope="module")

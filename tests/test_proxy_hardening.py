@@ -28,6 +28,7 @@ import minimax_parser as mp
 from minimax_parser.proxy import make_app
 
 from conftest import Fixture, load_fixtures
+from loopback import LoopbackServers
 
 T = TypeVar("T")
 
@@ -52,41 +53,14 @@ MESSAGES: list[Any] = [{"role": "user", "content": "x"}]
 # -- loopback servers ------------------------------------------------------------------------------
 
 
-class Loop:
-    """An event loop on a background thread serving aiohttp applications."""
+class Loop(LoopbackServers):
+    """The servers of this module's tests (upstreams and proxies)."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="servers", daemon=True)
-        self.thread.start()
-        self.runners: list[web.AppRunner] = []
+        super().__init__(wait=WAIT)
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 3 * WAIT) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def serve(self, app: web.Application) -> int:
-        async def start() -> int:
-            runner = web.AppRunner(
-                app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0
-            )
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            self.runners.append(runner)
-            return int(runner.addresses[0][1])
-
-        return self.call(start())
-
-    def close(self) -> None:
-        async def stop() -> None:
-            for runner in reversed(self.runners):
-                await runner.cleanup()
-
-        try:
-            self.call(stop(), timeout=15)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(WAIT)
-            self.loop.close()
+        return super().call(coro, timeout)
 
 
 @dataclass

@@ -12,15 +12,13 @@ the line that starts a server, which runs until stopped). The Rust block is comp
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import subprocess
 import sys
 import sysconfig
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +27,8 @@ import pytest
 from aiohttp import web
 
 from minimax_parser.proxy import make_app
+
+from loopback import LoopbackServers
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -126,42 +126,14 @@ async def _chat(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-class Servers:
+class Servers(LoopbackServers):
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="readme", daemon=True)
-        self.thread.start()
-        self.runners: list[web.AppRunner] = []
+        super().__init__(name="readme", wait=5)
         upstream = web.Application()
         upstream.router.add_post("/v1/chat/completions", _chat)
         upstream.router.add_get("/v1/models", _models)
         self.upstream = f"http://127.0.0.1:{self.serve(upstream)}/v1"
         self.proxy = f"http://127.0.0.1:{self.serve(make_app(self.upstream))}/v1"
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
-
-    def serve(self, app: web.Application) -> int:
-        async def start() -> int:
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            self.runners.append(runner)
-            return int(runner.addresses[0][1])
-
-        return self.call(start())
-
-    def close(self) -> None:
-        async def stop() -> None:
-            for runner in reversed(self.runners):
-                await runner.cleanup()
-
-        try:
-            self.call(stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
-            self.loop.close()
 
 
 @pytest.fixture(scope="module")
