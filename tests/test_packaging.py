@@ -112,12 +112,14 @@ def test_release_workflow_publishes_only_from_a_tag() -> None:
 _SKIP_DIRS = {"target", "corpus", "artifacts", "node_modules", "__pycache__", "dist", "build"}
 _TEXT = {".md", ".py", ".pyi", ".rs", ".toml", ".sh", ".yml", ".yaml", ".txt", ".json", ".cfg"}
 #: Paths of the machine this project was first written on: nothing committed may depend on them.
-_OUTSIDE = re.compile(r"\.\./shared\b|/work/|/root/|SPEC\.md")
+# (Spelled in pieces, so this file does not itself contain what it looks for.)
+_OUTSIDE = re.compile(
+    "|".join([r"\.\./" + "shared" + r"\b", "/" + "work/", "/" + "root/", "SPEC" + r"\.md"])
+)
 
 
-#: Files that name those paths on purpose (checks like this one), and files being rewritten
-#: elsewhere that still do: remove an entry when its file is clean.
-_EXEMPT = {"tests/test_packaging.py"}
+#: Files that may name those paths (none today: this one spells its pattern in pieces).
+_EXEMPT: set[str] = set()
 
 
 def test_nothing_points_outside_the_repository() -> None:
