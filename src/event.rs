@@ -105,30 +105,6 @@ impl MessageBuilder {
         }
     }
 
-    /// Adds one event by reference (copies its text).
-    pub fn push_ref(&mut self, event: &Event) {
-        match event {
-            Event::Reasoning(t) => self.reasoning.push_str(t),
-            Event::Content(t) => self.content.push_str(t),
-            Event::ToolCallDelta { index, arguments } => {
-                if let Some(c) = self.calls.iter_mut().rev().find(|c| c.index == *index) {
-                    c.arguments.push_str(arguments);
-                }
-            }
-            other => self.push(other.clone()),
-        }
-    }
-
-    /// The message so far, leaving the builder as it is.
-    pub fn snapshot(&self) -> Message {
-        let opt = |s: &String| (!s.is_empty()).then(|| s.clone());
-        Message {
-            reasoning: opt(&self.reasoning),
-            content: opt(&self.content),
-            tool_calls: self.calls.clone(),
-        }
-    }
-
     /// Adds every event of `events`.
     pub fn extend(&mut self, events: impl IntoIterator<Item = Event>) {
         for e in events {

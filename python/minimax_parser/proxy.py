@@ -79,12 +79,11 @@ from .proxy_checks import (
     Malformed,
     NotFound,
     chat_request,
-    check_document,
     event_name_ok,
-    loads,
     models_path,
     shorten,
     upstream_chunk,
+    upstream_document,
 )
 
 if TYPE_CHECKING:
@@ -773,7 +772,7 @@ class _Proxy:
         if resp.content_type != "application/json":
             what += f" ({shorten(resp.content_type, 60)})"
         try:
-            completion = check_document(loads(raw, what), "message")
+            completion = upstream_document(raw, what, "message")
             start = time.perf_counter()
             try:
                 parsed = wrap_completion(completion, tools=req.tools, **self.parser_options)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,6 +127,23 @@ def _index(value: Any, where: str) -> None:
         raise Malformed(f"{where} must be a non-negative integer, got {shorten(repr(value), 40)}")
 
 
+#: A JSON escape of a UTF-16 surrogate (U+D800 to U+DFFF): the only way valid UTF-8 JSON text can
+#: decode to a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def upstream_document(raw: bytes | str, what: str, part: str) -> dict[str, Any]:
+    """An upstream body (``part="message"``) or SSE chunk (``part="delta"``) as a checked dict:
+    strict JSON (:func:`loads`), the OpenAI types the rewriter reads (:func:`check_document`), and
+    no lone surrogate in any string — walked for only when the text holds a surrogate escape, so
+    the usual chunk costs no second pass."""
+    doc = check_document(loads(raw, what), part)
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    if _SURROGATE_ESCAPE.search(text):
+        _no_lone_surrogate(doc)
+    return doc
+
+
 def check_document(doc: Any, part: str) -> dict[str, Any]:
     """``doc`` if it is a ``chat.completion`` (``part="message"``) or ``chat.completion.chunk``
     (``part="delta"``) whose fields the rewriter reads have their OpenAI types; unknown fields
@@ -160,7 +178,6 @@ def check_document(doc: Any, part: str) -> dict[str, Any]:
             _expect(function, (dict,), f"{at}.function", "an object")
             for name in ("name", "arguments"):
                 _expect((function or {}).get(name), (str,), f"{at}.function.{name}", "a string")
-    _no_lone_surrogate(doc)
     return doc
 
 
@@ -208,7 +225,7 @@ def upstream_chunk(event: str | None, data: str) -> dict[str, Any]:
     """One upstream SSE event as a checked ``chat.completion.chunk`` dict."""
     if not event_name_ok(event):
         raise Malformed("the event name is not valid UTF-8 or holds a control character")
-    return check_document(loads(data, "the chunk"), "delta")
+    return upstream_document(data, "the chunk", "delta")
 
 
 # -- requests ------------------------------------------------------------------------------------
