@@ -48,6 +48,17 @@ TOOL_START = "<minimax:tool_call>"
 MODEL = "MiniMaxAI/MiniMax-M2.1"
 
 
+def _request(protocol: Any) -> Any:
+    """The streamed chat request of the workload, in the given vLLM protocol module."""
+    return protocol.ChatCompletionRequest(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Rewrite src/lib.rs"}],
+        tools=TOOLS,
+        tool_choice="auto",
+        stream=True,
+    )
+
+
 @dataclass
 class Workload:
     lines: int
@@ -150,13 +161,7 @@ def vllm_engine(name: str, tokenizer: Any) -> Callable[[Workload, float], Cell]:
     )
 
     def run(w: Workload, budget: float) -> Cell:
-        request = protocol.ChatCompletionRequest(
-            model=MODEL,
-            messages=[{"role": "user", "content": "Rewrite src/lib.rs"}],
-            tools=TOOLS,
-            tool_choice="auto",
-            stream=True,
-        )
+        request = _request(protocol)
         parser = cls(tokenizer, request.tools, model_config=None)
         request = parser.adjust_request(request)
         args: dict[int, str] = {}
@@ -283,13 +288,7 @@ def legacy_engine(name: str, tokenizer: Any) -> Callable[[Workload, float], Lega
     _time_methods([serving.reasoning_parser, serving.tool_parser], spent)
 
     def run(w: Workload, budget: float) -> LegacyCell:
-        request = protocol.ChatCompletionRequest(
-            model=MODEL,
-            messages=[{"role": "user", "content": "Rewrite src/lib.rs"}],
-            tools=TOOLS,
-            tool_choice="auto",
-            stream=True,
-        )
+        request = _request(protocol)
         request = legacy._prepare(serving, tokenizer, request)
         n = len(w.deltas)
         results = [
@@ -371,13 +370,7 @@ def alone_us(w: Workload, tokenizer: Any, repeat: int) -> float:
     clock = time.perf_counter
     best = float("inf")
     for _ in range(repeat):
-        request = protocol.ChatCompletionRequest(
-            model=MODEL,
-            messages=[{"role": "user", "content": "Rewrite src/lib.rs"}],
-            tools=TOOLS,
-            tool_choice="auto",
-            stream=True,
-        )
+        request = _request(protocol)
         served = plugin.ServedRequest(serving, request)
         served.prompt = w.prompt_ids
         token = plugin._SERVED.set(served)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 T = TypeVar("T")
+S = TypeVar("S", bound="LoopbackServers")
 
 
 class LoopbackServers:
@@ -46,6 +47,12 @@ class LoopbackServers:
             return int(port)
 
         return self.call(start())
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stops every server, then the loop."""

@@ -214,11 +214,8 @@ class Servers(LoopbackServers):
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[Servers]:
-    s = Servers()
-    try:
+    with Servers() as s:
         yield s
-    finally:
-        s.close()
 
 
 def client(port: int, api_key: str = "sk-test") -> openai.OpenAI:

@@ -234,11 +234,8 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[Env]:
-    loop = Loop()
-    try:
+    with Loop() as loop:
         yield Env(loop, Upstream(loop))
-    finally:
-        loop.close()
 
 
 # -- clients ---------------------------------------------------------------------------------------

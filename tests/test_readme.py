@@ -138,11 +138,8 @@ class Servers(LoopbackServers):
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[Servers]:
-    s = Servers()
-    try:
+    with Servers() as s:
         yield s
-    finally:
-        s.close()
 
 
 def _env(**extra: str) -> dict[str, str]:
