@@ -182,7 +182,7 @@ impl Calls {
             }
         });
         self.open = Some(live);
-        self.arguments(out, |a| a.push('{'));
+        self.emit(out, |a| a.push('{'));
     }
 
     /// A `<parameter name=…>` opened.
@@ -198,7 +198,7 @@ impl Calls {
             }
             None => (Types::ANY, true),
         };
-        self.arguments(out, |a| {
+        self.emit(out, |a| {
             if !first {
                 a.push_str(", ");
             }
@@ -224,7 +224,7 @@ impl Calls {
             return;
         };
         if v.types.is_string_only() {
-            self.arguments(out, |a| json::escape_into(a, t));
+            self.emit(out, |a| json::escape_into(a, t));
         } else {
             v.raw.push_str(t);
         }
@@ -237,10 +237,10 @@ impl Calls {
         };
         #[cfg(feature = "python")]
         if let Some(closing) = self.closing.take() {
-            self.arguments(out, |a| a.push_str(&closing));
+            self.emit(out, |a| a.push_str(&closing));
             return;
         }
-        self.arguments(out, |a| {
+        self.emit(out, |a| {
             if v.types.is_string_only() {
                 a.push('"');
             } else {
@@ -253,7 +253,7 @@ impl Calls {
     /// The open call ended; `incomplete` when the response ended inside it.
     pub(crate) fn close(&mut self, incomplete: bool, out: &mut Vec<Event>) {
         self.close_value(out);
-        self.arguments(out, |a| a.push('}'));
+        self.emit(out, |a| a.push('}'));
         if let Some(Some(call)) = self.open.take() {
             out.push(Event::ToolCallEnd {
                 index: call.index,
@@ -268,9 +268,15 @@ impl Calls {
         self.open.as_mut().and_then(Option::as_mut)
     }
 
-    /// Appends to the open call's arguments with `f` and emits what was appended.
+    /// The schema of the open call's tool, when the request declared it.
+    pub(crate) fn tool(&self) -> Option<Arc<Tool>> {
+        self.open.as_ref()?.as_ref()?.tool.clone()
+    }
+
+    /// Appends to the open call's arguments with `f` and emits what was appended (nothing for a
+    /// malformed call, whose content is skipped).
     #[inline]
-    fn arguments(&mut self, out: &mut Vec<Event>, f: impl FnOnce(&mut String)) {
+    pub(crate) fn emit(&mut self, out: &mut Vec<Event>, f: impl FnOnce(&mut String)) {
         let deltas = self.deltas;
         let Some(LiveCall {
             index, arguments, ..

@@ -25,6 +25,7 @@
 mod call;
 mod convert;
 mod dialect;
+mod elements;
 mod event;
 mod ids;
 mod json;
@@ -38,11 +39,13 @@ mod ws;
 #[cfg(feature = "python")]
 mod python;
 
+pub use dialect::Dialect;
+pub use elements::MAX_ELEMENT_DEPTH;
 pub use event::{Event, Message, MessageBuilder, ToolCall};
 pub use ids::{random_id, IdGenerator};
 pub use options::{Options, ReasoningMode, ToolCallsInReasoning, UnknownOption};
 pub use parser::StreamParser;
-pub use schema::{Tool, ToolSet, Types, MAX_SCHEMA_DEPTH};
+pub use schema::{Tool, ToolSet, Types, MAX_SCHEMA_ALTERNATIVES, MAX_SCHEMA_DEPTH};
 
 /// Misuse of the API. Model output never produces an error.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::dialect::Dialect;
 use crate::schema::ToolSet;
 
 /// Where reasoning goes (SPEC §2).
@@ -39,7 +40,11 @@ impl std::fmt::Display for UnknownOption {
 impl std::error::Error for UnknownOption {}
 
 /// Parses `s` as one of `choices` (spelling, value), naming the option and the choices if not.
-fn choose<T: Copy>(option: &str, s: &str, choices: &[(&str, T)]) -> Result<T, UnknownOption> {
+pub(crate) fn choose<T: Copy>(
+    option: &str,
+    s: &str,
+    choices: &[(&str, T)],
+) -> Result<T, UnknownOption> {
     choices
         .iter()
         .find(|(name, _)| *name == s)
@@ -92,6 +97,20 @@ pub struct Options {
     pub start_in_reasoning: bool,
     /// What a tool-call block inside unfinished reasoning does.
     pub tool_calls_in_reasoning: ToolCallsInReasoning,
+    /// The model generation's output format.
+    pub dialect: Dialect,
+}
+
+impl Options {
+    /// The defaults for `dialect`: the same as [`Options::default`] but with that dialect and
+    /// its start state ([`Dialect::starts_in_reasoning`]).
+    pub fn for_dialect(dialect: Dialect) -> Options {
+        Options {
+            dialect,
+            start_in_reasoning: dialect.starts_in_reasoning(),
+            ..Options::default()
+        }
+    }
 }
 
 impl Default for Options {
@@ -101,6 +120,7 @@ impl Default for Options {
             reasoning: ReasoningMode::Separate,
             start_in_reasoning: true,
             tool_calls_in_reasoning: ToolCallsInReasoning::Extract,
+            dialect: Dialect::M2,
         }
     }
 }

@@ -9,12 +9,16 @@
 //! channel (trimming), the whitespace after a candidate `</parameter>` (SPEC §3 lookahead) and the
 //! raw text of a non-string value until it closes.
 
+use memchr::{memchr, memchr2};
+
 use crate::call::Calls;
+use crate::dialect::m3::{self, Scan};
 use crate::dialect::Dialect;
+use crate::elements::{Closed, Elements};
 use crate::event::Event;
 use crate::ids::IdGenerator;
 use crate::options::{Options, ReasoningMode, ToolCallsInReasoning};
-use crate::scanner::{find_lt, match_follower, match_tag, Follower, Match, Tag};
+use crate::scanner::{find_lt, match_follower, match_tag, parse_name, Follower, Match, Tag};
 use crate::trim::Trim;
 use crate::ws;
 
@@ -83,6 +87,8 @@ pub struct StreamParser {
     /// Inline mode: whitespace held while deciding whether to prepend `<think>`.
     inline_open: Option<String>,
     calls: Calls,
+    /// M3: the elements of the open call.
+    elements: Elements,
     /// A `</parameter>` or `</invoke>` seen inside a value, waiting for what follows it; the
     /// whitespace after it collects in `lookahead_ws`.
     lookahead: Option<Tag>,
@@ -120,8 +126,9 @@ impl StreamParser {
         };
         StreamParser {
             calls: Calls::new(opts.tools.clone(), ids),
+            dialect: opts.dialect,
             opts,
-            dialect: Dialect::M2,
+            elements: Elements::default(),
             buf: String::new(),
             state,
             reasoning: Trim::default(),
@@ -204,6 +211,7 @@ impl StreamParser {
                 }
             }),
             calls: self.calls.preview(),
+            elements: self.elements.clone(),
             lookahead: self.lookahead,
             lookahead_ws: String::new(),
             scanned: self.scanned,
@@ -262,6 +270,9 @@ impl StreamParser {
 
     /// One step in a text state: text up to the next `<`, or the tag at `pos`.
     fn step(&mut self, s: &str, pos: usize, eof: bool) -> Option<usize> {
+        if self.dialect == Dialect::M3 {
+            return self.step_m3(s, pos, eof);
+        }
         let rest = &s[pos..];
         match find_lt(rest.as_bytes()) {
             None => {
@@ -272,27 +283,169 @@ impl StreamParser {
                 self.text(&rest[..i]);
                 Some(pos + i)
             }
-            Some(_) => match match_tag(self.dialect, rest, self.tags(), &mut self.scanned) {
-                Match::Tag { tag, len, name } => {
-                    self.scanned = 0;
-                    self.on_tag(tag, name);
-                    Some(pos + len)
+            Some(_) => self.step_tag(s, pos, eof),
+        }
+    }
+
+    /// At a `<`: the tag it starts, or text.
+    fn step_tag(&mut self, s: &str, pos: usize, eof: bool) -> Option<usize> {
+        let rest = &s[pos..];
+        match match_tag(self.dialect, rest, self.tags(), &mut self.scanned) {
+            Match::Tag { tag, len, name } => {
+                self.scanned = 0;
+                self.on_tag(tag, name);
+                Some(pos + len)
+            }
+            Match::No => {
+                self.scanned = 0;
+                self.text("<");
+                Some(pos + 1)
+            }
+            Match::Partial if !eof => None,
+            Match::Partial => {
+                // The response ended inside something that looked like a tag.
+                self.scanned = 0;
+                if matches!(self.state, State::Reasoning | State::Content) {
+                    self.text(rest);
                 }
-                Match::No => {
-                    self.scanned = 0;
-                    self.text("<");
-                    Some(pos + 1)
+                Some(s.len())
+            }
+        }
+    }
+
+    /// One step of MiniMax-M3: in reasoning and content, think tags start with `<` and the
+    /// block opener with the marker; inside a block only the marker starts structure (SPEC §7).
+    fn step_m3(&mut self, s: &str, pos: usize, eof: bool) -> Option<usize> {
+        let rest = &s[pos..];
+        let b = rest.as_bytes();
+        let in_text = matches!(self.state, State::Reasoning | State::Content);
+        let found = if in_text {
+            memchr2(b'<', b']', b)
+        } else {
+            memchr(b']', b)
+        };
+        match found {
+            None => {
+                self.text(rest);
+                return Some(s.len());
+            }
+            Some(i) if i > 0 => {
+                self.text(&rest[..i]);
+                return Some(pos + i);
+            }
+            Some(_) => {}
+        }
+        if b[0] == b'<' {
+            return self.step_tag(s, pos, eof);
+        }
+        if in_text {
+            return self.step_m3_text(rest, pos, eof);
+        }
+        match m3::scan(rest, &mut self.scanned) {
+            Scan::NotMark => {
+                self.text("]");
+                Some(pos + 1)
+            }
+            Scan::Partial { .. } if !eof => None,
+            // The response ended inside a tag of the block: dropped.
+            Scan::Partial { .. } => Some(s.len()),
+            Scan::Lone { len } | Scan::Broken { len } => {
+                // Inside a block, a marker without a tag is dropped.
+                if self.state == State::Block {
+                    self.run.reset();
+                } else {
+                    self.elements.lone();
                 }
-                Match::Partial if !eof => None,
-                Match::Partial => {
-                    // The response ended inside something that looked like a tag.
-                    self.scanned = 0;
-                    if matches!(self.state, State::Reasoning | State::Content) {
-                        self.text(rest);
-                    }
-                    Some(s.len())
+                Some(pos + len)
+            }
+            Scan::Tag { close, name, len } => {
+                self.on_m3_tag(close, name, &rest[..len]);
+                Some(pos + len)
+            }
+        }
+    }
+
+    /// At a `]` in reasoning or content: only `N<tool_call>` is structure there; any other
+    /// marker is text. A response that ends in a cut-off `N<tool_call>` drops it.
+    fn step_m3_text(&mut self, rest: &str, pos: usize, eof: bool) -> Option<usize> {
+        const OPEN: &str = "<tool_call>";
+        let b = rest.as_bytes();
+        let mark = m3::MARK.len();
+        if b.len() < mark {
+            if !m3::MARK.as_bytes().starts_with(b) {
+                self.text("]");
+                return Some(pos + 1);
+            }
+            if eof {
+                self.text(rest);
+                return Some(pos + rest.len());
+            }
+            return None;
+        }
+        if !b.starts_with(m3::MARK.as_bytes()) {
+            self.text("]");
+            return Some(pos + 1);
+        }
+        let after = rest[mark..].trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let extract = self.state == State::Content
+            || self.opts.tool_calls_in_reasoning == ToolCallsInReasoning::Extract;
+        if extract && after.starts_with(OPEN) {
+            self.on_tag(Tag::BlockOpen, None);
+            return Some(pos + rest.len() - after.len() + OPEN.len());
+        }
+        if extract && OPEN.starts_with(after) {
+            if !eof {
+                return None;
+            }
+            // A cut-off `N<tool_call>` at the end of the response is dropped.
+            return Some(pos + rest.len());
+        }
+        self.text(m3::MARK);
+        Some(pos + mark)
+    }
+
+    /// An M3 tag inside a block or a call.
+    fn on_m3_tag(&mut self, close: bool, name: &str, raw: &str) {
+        if !close {
+            let attrs = m3::invoke_attributes(name);
+            let invoke = attrs.is_some() || (self.state == State::Block && name == "invoke");
+            if invoke {
+                if self.state == State::Invoke {
+                    self.close_call(false);
                 }
-            },
+                self.run.reset();
+                self.start_call(attrs.and_then(parse_name));
+            } else if self.state == State::Invoke {
+                self.elements
+                    .open(name, raw, &mut self.calls, &mut self.out);
+            } else {
+                // Any other tag between invokes is dropped.
+                self.run.reset();
+            }
+            return;
+        }
+        if self.state == State::Invoke
+            && self.elements.close(name, &mut self.calls, &mut self.out) == Closed::Element
+        {
+            return;
+        }
+        match (self.state, name) {
+            (State::Invoke, "invoke") => {
+                self.close_call(false);
+                self.state = State::Block;
+            }
+            (State::Invoke | State::Block, "tool_call") => {
+                if self.state == State::Invoke {
+                    self.close_call(false);
+                }
+                self.run.reset();
+                self.state = State::Content;
+            }
+            (State::Invoke, _) => {
+                self.elements
+                    .unmatched_closer(name, raw, &mut self.calls, &mut self.out);
+            }
+            _ => self.run.reset(),
         }
     }
 
@@ -437,7 +590,12 @@ impl StreamParser {
                 });
                 self.run = run;
             }
-            State::Invoke => {} // junk between parameters
+            State::Invoke => {
+                if self.dialect == Dialect::M3 {
+                    self.elements.text(t, &mut self.calls, &mut self.out);
+                }
+                // M2: junk between parameters.
+            }
             State::Value => self.calls.value_text(t, &mut self.out),
         }
     }
@@ -464,10 +622,14 @@ impl StreamParser {
     fn start_call(&mut self, name: Option<&str>) {
         self.state = State::Invoke;
         self.calls.start(name, &mut self.out);
+        if self.dialect == Dialect::M3 {
+            self.elements.start(self.calls.tool());
+        }
     }
 
     fn close_call(&mut self, incomplete: bool) {
         self.lookahead = None;
+        self.elements.close_all(&mut self.calls, &mut self.out);
         self.calls.close(incomplete, &mut self.out);
     }
 

@@ -52,6 +52,11 @@ impl Types {
         self == Types::STRING
     }
 
+    /// True when a value of type `t` may appear: `t` is admitted, or nothing is known.
+    pub fn admits(self, t: Types) -> bool {
+        self.is_any() || self.contains(t)
+    }
+
     fn from_name(name: &str) -> Types {
         match name {
             "null" => Types::NULL,
@@ -317,12 +322,14 @@ fn resolve_ref<'a>(r: &str, root: &'a Value) -> Option<&'a Value> {
     root.pointer(pointer)
 }
 
-/// One tool from the request: its name and each parameter's admitted types.
+/// One tool from the request: its name, each parameter's admitted types, and the whole
+/// parameters schema as a graph (for MiniMax-M3's nested elements).
 #[derive(Debug, Clone, Default)]
 pub struct Tool {
     /// The function name.
     pub name: String,
     params: FnvMap<Types>,
+    graph: Graph,
 }
 
 impl Tool {
@@ -347,9 +354,10 @@ impl Tool {
             )
         })?;
         let mut params = FnvMap::default();
+        let mut graph = Graph::default();
         if let Some(root) = func.get("parameters") {
+            let mut compiler = Compiler::new(root);
             if let Some(Value::Object(props)) = root.get("properties") {
-                let mut compiler = Compiler::new(root);
                 for (k, s) in props {
                     let types = compiler.types(s).map_err(|e| match e {
                         crate::Error::InvalidTool(msg) => {
@@ -360,16 +368,181 @@ impl Tool {
                     params.insert(k.clone(), types);
                 }
             }
+            graph = Graph::build(root, &mut compiler)?;
         }
         Ok(Tool {
             name: name.to_string(),
             params,
+            graph,
         })
+    }
+
+    /// The parameters schema as a graph: [`Graph::ROOT`] is the arguments object.
+    pub(crate) fn graph(&self) -> &Graph {
+        &self.graph
     }
 
     /// The admitted types of parameter `name`; [`Types::ANY`] when it is not in the schema.
     pub fn param_types(&self, name: &str) -> Types {
         self.params.get(name).copied().unwrap_or(Types::ANY)
+    }
+}
+
+/// A schema node in a [`Graph`]; [`Graph::NONE`] stands for "no schema".
+pub(crate) type NodeId = u32;
+
+/// How many schema objects one lookup of a child schema (a property, `items`) may search
+/// through `anyOf`/`oneOf`/`allOf`/`$ref` alternatives (SPEC §9): enough for any real schema,
+/// and it keeps the cost per element constant whatever the request's tools hold.
+pub const MAX_SCHEMA_ALTERNATIVES: usize = 256;
+
+/// A tool's parameters schema as a graph of schema objects, so MiniMax-M3's nested elements can
+/// be typed at every depth: each node knows its admitted types, its own `properties`, `items`
+/// and `additionalProperties`, and the alternatives it is made of (`anyOf`, `oneOf`, `allOf`,
+/// `$ref`), through which child lookups also search. Built once per tool, linear in the schema's
+/// size: every schema object becomes one node, however often it is referenced.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Graph {
+    nodes: Vec<SchemaNode>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct SchemaNode {
+    types: Types,
+    properties: FnvMap<NodeId>,
+    items: Option<NodeId>,
+    additional: Option<NodeId>,
+    alternatives: Vec<NodeId>,
+}
+
+impl Graph {
+    /// The arguments object of the tool.
+    pub(crate) const ROOT: NodeId = 0;
+    /// No schema: any type, children without schemas.
+    pub(crate) const NONE: NodeId = NodeId::MAX;
+    /// The graph of a tool without parameters.
+    pub(crate) const EMPTY: Graph = Graph { nodes: Vec::new() };
+
+    fn build<'a>(root: &'a Value, compiler: &mut Compiler<'a>) -> Result<Graph, crate::Error> {
+        let mut ids: HashMap<*const Value, NodeId> = HashMap::new();
+        let mut todo: Vec<&'a Value> = Vec::new();
+        let mut graph = Graph::default();
+        let mut id_of = |v: &'a Value, graph: &mut Graph, todo: &mut Vec<&'a Value>| -> NodeId {
+            if !v.is_object() {
+                return Graph::NONE;
+            }
+            *ids.entry(v as *const Value).or_insert_with(|| {
+                graph.nodes.push(SchemaNode::default());
+                todo.push(v);
+                (graph.nodes.len() - 1) as NodeId
+            })
+        };
+        if id_of(root, &mut graph, &mut todo) == Graph::NONE {
+            return Ok(Graph::default());
+        }
+        let mut next = 0;
+        while next < todo.len() {
+            let v = todo[next];
+            let Value::Object(map) = v else {
+                unreachable!("only objects get nodes")
+            };
+            let mut node = SchemaNode {
+                types: compiler.types(v)?,
+                ..SchemaNode::default()
+            };
+            if let Some(Value::Object(props)) = map.get("properties") {
+                for (k, s) in props {
+                    let id = id_of(s, &mut graph, &mut todo);
+                    node.properties.entry(k.clone()).or_insert(id);
+                }
+            }
+            if let Some(items) = map.get("items") {
+                node.items = Some(id_of(items, &mut graph, &mut todo));
+            }
+            if let Some(extra) = map.get("additionalProperties") {
+                node.additional = Some(id_of(extra, &mut graph, &mut todo));
+            }
+            for k in ["anyOf", "oneOf", "allOf"] {
+                if let Some(Value::Array(members)) = map.get(k) {
+                    for m in members {
+                        let id = id_of(m, &mut graph, &mut todo);
+                        if id != Graph::NONE {
+                            node.alternatives.push(id);
+                        }
+                    }
+                }
+            }
+            if let Some(Value::String(r)) = map.get("$ref") {
+                if let Some(target) = resolve_ref(r, compiler.root) {
+                    let id = id_of(target, &mut graph, &mut todo);
+                    if id != Graph::NONE {
+                        node.alternatives.push(id);
+                    }
+                }
+            }
+            graph.nodes[next] = node;
+            next += 1;
+        }
+        Ok(graph)
+    }
+
+    /// The types node `id` admits ([`Types::ANY`] for [`Graph::NONE`]).
+    pub(crate) fn types(&self, id: NodeId) -> Types {
+        self.nodes.get(id as usize).map_or(Types::ANY, |n| n.types)
+    }
+
+    /// The schema of property `key` of node `id`: the first `properties` entry found in the node
+    /// or its alternatives (depth first, in order), else the first `additionalProperties` schema,
+    /// else none.
+    pub(crate) fn property(&self, id: NodeId, key: &str) -> NodeId {
+        let mut extra = None;
+        let found = self.search(id, |n| {
+            if let Some(&p) = n.properties.get(key) {
+                return Some(p);
+            }
+            if extra.is_none() {
+                extra = n.additional;
+            }
+            None
+        });
+        found.or(extra).unwrap_or(Graph::NONE)
+    }
+
+    /// The schema of the items of node `id` (the first `items` schema found), else none.
+    pub(crate) fn items(&self, id: NodeId) -> NodeId {
+        self.search(id, |n| n.items).unwrap_or(Graph::NONE)
+    }
+
+    /// Depth-first over `id` and its alternatives, at most [`MAX_SCHEMA_ALTERNATIVES`] nodes,
+    /// each once; the first `Some` that `f` returns.
+    fn search(
+        &self,
+        id: NodeId,
+        mut f: impl FnMut(&SchemaNode) -> Option<NodeId>,
+    ) -> Option<NodeId> {
+        let node = self.nodes.get(id as usize)?;
+        if node.alternatives.is_empty() {
+            // Most schemas: no alternatives to search.
+            return f(node);
+        }
+        let mut stack = vec![id];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(id) = stack.pop() {
+            let Some(node) = self.nodes.get(id as usize) else {
+                continue;
+            };
+            if seen.len() == MAX_SCHEMA_ALTERNATIVES {
+                break;
+            }
+            if !seen.insert(id) {
+                continue;
+            }
+            if let Some(found) = f(node) {
+                return Some(found);
+            }
+            stack.extend(node.alternatives.iter().rev());
+        }
+        None
     }
 }
 

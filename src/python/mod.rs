@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use pyo3::BoundObject;
 
-use crate::{ReasoningMode, ToolCallsInReasoning};
+use crate::{Dialect, ReasoningMode, ToolCallsInReasoning};
 use events::{ContentDelta, ReasoningDelta, ToolCallDelta, ToolCallEnd, ToolCallStart};
 use message::{Message, ToolCall};
 use stream::{check_id_generator, IdMap, PyStreamParser};
@@ -109,16 +109,17 @@ impl ToText for Bound<'_, PyString> {
 
 /// Parses a complete response.
 #[pyfunction]
-#[pyo3(signature = (text, *, tools=None, reasoning=Choice(ReasoningMode::Separate), start_in_reasoning=true,
-                    tool_calls_in_reasoning=Choice(ToolCallsInReasoning::Extract), id_generator=None),
-                    text_signature = "(text, *, tools=None, reasoning='separate', start_in_reasoning=True, tool_calls_in_reasoning='extract', id_generator=None)")]
+#[pyo3(signature = (text, *, tools=None, reasoning=Choice(ReasoningMode::Separate), start_in_reasoning=None,
+                    tool_calls_in_reasoning=Choice(ToolCallsInReasoning::Extract), dialect=Choice(Dialect::M2), id_generator=None),
+                    text_signature = "(text, *, tools=None, reasoning='separate', start_in_reasoning=None, tool_calls_in_reasoning='extract', dialect='m2', id_generator=None)")]
 fn parse(
     py: Python<'_>,
     text: &Bound<'_, PyAny>,
     tools: Option<&Bound<'_, PyAny>>,
     reasoning: Choice<ReasoningMode>,
-    start_in_reasoning: bool,
+    start_in_reasoning: Option<bool>,
     tool_calls_in_reasoning: Choice<ToolCallsInReasoning>,
+    dialect: Choice<Dialect>,
     id_generator: Option<Bound<'_, PyAny>>,
 ) -> PyResult<Message> {
     let text = text_arg(text, "text must be a str")?;
@@ -129,6 +130,7 @@ fn parse(
         reasoning,
         start_in_reasoning,
         tool_calls_in_reasoning,
+        dialect,
     )?;
     let mut ids = IdMap {
         generator: check_id_generator(id_generator)?,

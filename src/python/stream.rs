@@ -12,7 +12,9 @@ use super::events::event_to_py;
 use super::message::{Calls, Log, Message, PyText, Text, ToolCall};
 use super::tools::{options, Choice};
 use super::{guard, panic_error, text_arg, ToText};
-use crate::{Event, IdGenerator, Options, ReasoningMode, StreamParser, ToolCallsInReasoning};
+use crate::{
+    Dialect, Event, IdGenerator, Options, ReasoningMode, StreamParser, ToolCallsInReasoning,
+};
 
 pub(super) fn check_id_generator(g: Option<Bound<'_, PyAny>>) -> PyResult<Option<Py<PyAny>>> {
     match g.filter(|g| !g.is_none()) {
@@ -224,15 +226,16 @@ impl SoFar {
 #[pymethods]
 impl PyStreamParser {
     #[new]
-    #[pyo3(signature = (*, tools=None, reasoning=Choice(ReasoningMode::Separate), start_in_reasoning=true,
-                        tool_calls_in_reasoning=Choice(ToolCallsInReasoning::Extract), id_generator=None),
-                    text_signature = "(*, tools=None, reasoning='separate', start_in_reasoning=True, tool_calls_in_reasoning='extract', id_generator=None)")]
+    #[pyo3(signature = (*, tools=None, reasoning=Choice(ReasoningMode::Separate), start_in_reasoning=None,
+                        tool_calls_in_reasoning=Choice(ToolCallsInReasoning::Extract), dialect=Choice(Dialect::M2), id_generator=None),
+                    text_signature = "(*, tools=None, reasoning='separate', start_in_reasoning=None, tool_calls_in_reasoning='extract', dialect='m2', id_generator=None)")]
     fn new(
         py: Python<'_>,
         tools: Option<&Bound<'_, PyAny>>,
         reasoning: Choice<ReasoningMode>,
-        start_in_reasoning: bool,
+        start_in_reasoning: Option<bool>,
         tool_calls_in_reasoning: Choice<ToolCallsInReasoning>,
+        dialect: Choice<Dialect>,
         id_generator: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let opts = options(
@@ -241,6 +244,7 @@ impl PyStreamParser {
             reasoning,
             start_in_reasoning,
             tool_calls_in_reasoning,
+            dialect,
         )?;
         Ok(PyStreamParser {
             inner: Some(StreamParser::with_ids(opts.clone(), IdGenerator::random())),

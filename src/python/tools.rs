@@ -201,13 +201,16 @@ pub(super) fn options(
     py: Python<'_>,
     tools: Option<&Bound<'_, PyAny>>,
     reasoning: Choice<crate::ReasoningMode>,
-    start_in_reasoning: bool,
+    start_in_reasoning: Option<bool>,
     tool_calls_in_reasoning: Choice<crate::ToolCallsInReasoning>,
+    dialect: Choice<crate::Dialect>,
 ) -> PyResult<Options> {
+    let dialect = dialect.0;
     Ok(Options {
         tools: tools_from_py(py, tools)?,
         reasoning: reasoning.0,
-        start_in_reasoning,
+        start_in_reasoning: start_in_reasoning.unwrap_or(dialect.starts_in_reasoning()),
         tool_calls_in_reasoning: tool_calls_in_reasoning.0,
+        dialect,
     })
 }
