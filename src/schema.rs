@@ -762,6 +762,61 @@ mod tests {
         assert!(ToolSet::from_json(&[tool]).is_err());
     }
 
+    /// M3 types nested elements by the whole schema: properties, items and
+    /// additionalProperties, also through anyOf/$ref alternatives and $ref cycles.
+    #[test]
+    fn graph_finds_child_schemas_through_alternatives() {
+        let tool = json!({"name": "t", "parameters": {
+            "$defs": {
+                "Row": {"type": "object", "properties": {"n": {"type": "integer"}}},
+                "Tree": {"type": "object", "properties": {
+                    "kids": {"type": "array", "items": {"$ref": "#/$defs/Tree"}},
+                    "v": {"type": "number"}}}
+            },
+            "properties": {
+                "rows": {"type": "array", "items": {"$ref": "#/$defs/Row"}},
+                "either": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/Row"}]},
+                "env": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                "tree": {"$ref": "#/$defs/Tree"}
+            }
+        }});
+        let tool = Tool::from_json(&tool).unwrap();
+        let g = tool.graph();
+        let rows = g.property(Graph::ROOT, "rows");
+        assert_eq!(g.types(rows), Types::ARRAY);
+        let row = g.items(rows);
+        assert_eq!(g.types(g.property(row, "n")), Types::INTEGER);
+        let either = g.property(Graph::ROOT, "either");
+        assert_eq!(g.types(either), Types::NULL | Types::OBJECT);
+        assert_eq!(g.types(g.property(either, "n")), Types::INTEGER);
+        let env = g.property(Graph::ROOT, "env");
+        assert_eq!(g.types(g.property(env, "anything")), Types::BOOLEAN);
+        let tree = g.property(Graph::ROOT, "tree");
+        let kid = g.items(g.property(tree, "kids"));
+        let grandkid = g.items(g.property(kid, "kids"));
+        assert_eq!(g.types(g.property(grandkid, "v")), Types::NUMBER);
+        assert_eq!(g.property(Graph::ROOT, "missing"), Graph::NONE);
+        assert_eq!(g.items(Graph::NONE), Graph::NONE);
+        assert_eq!(g.types(Graph::NONE), Types::ANY);
+    }
+
+    /// A lookup searches at most MAX_SCHEMA_ALTERNATIVES schema objects, so a schema made of
+    /// thousands of alternatives costs a bounded amount per element.
+    #[test]
+    fn child_lookups_search_a_bounded_number_of_alternatives() {
+        let mut alts: Vec<Value> = (0..2 * MAX_SCHEMA_ALTERNATIVES)
+            .map(|i| json!({"properties": {format!("k{i}"): {"type": "integer"}}}))
+            .collect();
+        alts.push(json!({"properties": {"last": {"type": "integer"}}}));
+        let tool = json!({"name": "t", "parameters": {"properties": {"x": {"anyOf": alts}}}});
+        let tool = Tool::from_json(&tool).unwrap();
+        let g = tool.graph();
+        let x = g.property(Graph::ROOT, "x");
+        assert_eq!(g.types(g.property(x, "k0")), Types::INTEGER);
+        assert_eq!(g.types(g.property(x, "k100")), Types::INTEGER);
+        assert_eq!(g.property(x, "last"), Graph::NONE);
+    }
+
     #[test]
     fn tool_forms_and_errors() {
         let openai = json!({"type": "function", "function": {"name": "f",
