@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use minimax_parser::{parse, Options, StreamParser, ToolSet};
+use minimax_parser::{parse, Dialect, Options, StreamParser, ToolSet};
 
 /// English-like reasoning prose with no markup, ending with `</think>`.
 fn reasoning_prose(bytes: usize) -> String {
@@ -74,6 +74,41 @@ fn tool_heavy(bytes: usize) -> String {
     s
 }
 
+const N: &str = "]<]minimax[>[";
+
+/// The same `write_file` call as MiniMax-M3 writes it (SPEC §7).
+fn m3_write_file_call(content: &str) -> String {
+    format!(
+        "Writing it now.{N}<tool_call>\n{N}<invoke name=\"write_file\">{N}<path>src/lib.rs{N}</path>\
+         {N}<content>{content}{N}</content>{N}</invoke>\n{N}</tool_call>"
+    )
+}
+
+/// Many M3 calls with typed, nested arguments: the markup-dense case.
+fn m3_tool_heavy(bytes: usize) -> String {
+    let mut s = String::from("</mm:think>Plan.");
+    let mut i = 0;
+    while s.len() < bytes {
+        s.push_str(&format!(
+            "{N}<tool_call>\n{N}<invoke name=\"get_weather\">{N}<location>City {i}{N}</location>\
+             {N}<days>{}{N}</days>{N}<unit>celsius{N}</unit>{N}</invoke>\n\
+             {N}<invoke name=\"search\">{N}<query>weather in city {i}{N}</query>\
+             {N}<filters>{N}<lang>en{N}</lang>{N}<n>{i}{N}</n>{N}</filters>{N}</invoke>\n{N}</tool_call>ok\n",
+            i % 14
+        ));
+        i += 1;
+    }
+    s
+}
+
+fn m3(opts: &Options) -> Options {
+    Options {
+        dialect: Dialect::M3,
+        start_in_reasoning: false,
+        ..opts.clone()
+    }
+}
+
 fn options() -> Options {
     let tools: Vec<serde_json::Value> = serde_json::from_str(
         r#"[{"type":"function","function":{"name":"write_file","parameters":{"type":"object","properties":{"path":{"type":"string"},"content":{"type":"string"}}}}},
@@ -125,6 +160,17 @@ fn one_shot(c: &mut Criterion) {
             b.iter(|| parse(black_box(t), opts.clone()))
         });
     }
+    let m3_opts = m3(&opts);
+    let workloads = [
+        ("m3_tool_heavy_1MB", m3_tool_heavy(1 << 20)),
+        ("m3_string_arg_100KB", m3_write_file_call(&code_lines(1700))),
+    ];
+    for (name, text) in &workloads {
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(name), text, |b, t| {
+            b.iter(|| parse(black_box(t), m3_opts.clone()))
+        });
+    }
     g.finish();
 }
 
@@ -142,19 +188,36 @@ fn streaming(c: &mut Criterion) {
             b.iter(|| stream_all(&opts, black_box(ps)))
         });
     }
+    let m3_opts = m3(&opts);
+    let text = m3_write_file_call(&code_lines(1700));
+    let ps = pieces(&text, 4);
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_with_input(
+        BenchmarkId::from_parameter("m3_string_arg_100KB"),
+        &ps,
+        |b, ps| b.iter(|| stream_all(&m3_opts, black_box(ps))),
+    );
     g.finish();
 
     // Flatness: the cost per delta must not grow with the size of the argument.
     let mut g = c.benchmark_group("feed_per_delta_write_file");
-    for lines in [80, 320, 1280] {
-        let text = write_file_call(&code_lines(lines));
-        let ps = pieces(&text, 4);
-        g.throughput(Throughput::Elements(ps.len() as u64));
-        g.bench_with_input(
-            BenchmarkId::from_parameter(format!("{lines}_lines")),
-            &ps,
-            |b, ps| b.iter(|| stream_all(&opts, black_box(ps))),
-        );
+    for (dialect, opts) in [("m2", &opts), ("m3", &m3_opts)] {
+        for lines in [80, 320, 1280] {
+            let text = match dialect {
+                "m2" => write_file_call(&code_lines(lines)),
+                _ => m3_write_file_call(&code_lines(lines)),
+            };
+            let ps = pieces(&text, 4);
+            g.throughput(Throughput::Elements(ps.len() as u64));
+            let id = if dialect == "m2" {
+                format!("{lines}_lines")
+            } else {
+                format!("m3_{lines}_lines")
+            };
+            g.bench_with_input(BenchmarkId::from_parameter(id), &ps, |b, ps| {
+                b.iter(|| stream_all(opts, black_box(ps)))
+            });
+        }
     }
     g.finish();
 }
