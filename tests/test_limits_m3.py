@@ -11,8 +11,6 @@ import subprocess
 import sys
 import textwrap
 
-import minimax_parser as mp
-
 N = "]<]minimax[>["
 HANG = 120
 # docs/spec.md §9: elements nest at most this deep; a child lookup searches at most this many

@@ -1,8 +1,17 @@
-"""Streaming parser for MiniMax-M2 output: reasoning, content and OpenAI-style tool calls.
+"""Streaming parser for MiniMax-M2 and MiniMax-M3 output: reasoning, content and OpenAI-style
+tool calls.
 
 >>> import minimax_parser as mp
 >>> msg = mp.parse('Thinking.</think>Hi!<minimax:tool_call><invoke name="f">'
 ...                '<parameter name="x">1</parameter></invoke></minimax:tool_call>')
+>>> (msg.reasoning, msg.content, msg.tool_calls[0].arguments)
+('Thinking.', 'Hi!', '{"x": 1}')
+
+MiniMax-M3 writes another format (``dialect="m3"``), and starts outside reasoning by default:
+
+>>> N = "]<]minimax[>["
+>>> msg = mp.parse(f'<mm:think>Thinking.</mm:think>Hi!{N}<tool_call>{N}<invoke name="f">'
+...                f'{N}<x>1{N}</x>{N}</invoke>{N}</tool_call>', dialect="m3")
 >>> (msg.reasoning, msg.content, msg.tool_calls[0].arguments)
 ('Thinking.', 'Hi!', '{"x": 1}')
 """

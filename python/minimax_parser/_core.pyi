@@ -5,6 +5,12 @@
   ``id_generator`` that is not callable or does not return a ``str``.
 * ``RuntimeError``: ``feed``/``finish`` after ``finish``; an internal error (a Rust panic), after
   which that parser refuses further use.
+
+``dialect`` is the model's output format: ``"m2"`` (MiniMax-M2, M2.1, M2.5, M2.7: ``<think>``,
+``<minimax:tool_call>``) or ``"m3"`` (MiniMax-M3: ``<mm:think>``, ``]<]minimax[>[`` tags).
+``start_in_reasoning=None`` is the dialect's start state: inside reasoning for m2 (its template
+opens ``<think>``), in content for m3 (its default ``thinking_mode``, "adaptive"); pass ``True``
+for M3's ``thinking_mode="enabled"``.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -116,8 +122,9 @@ def parse(
     *,
     tools: Sequence[Mapping[str, Any]] | None = None,
     reasoning: Literal["separate", "inline"] = "separate",
-    start_in_reasoning: bool = True,
+    start_in_reasoning: bool | None = None,
     tool_calls_in_reasoning: Literal["extract", "ignore"] = "extract",
+    dialect: Literal["m2", "m3"] = "m2",
     id_generator: Callable[[int], str] | None = None,
 ) -> Message: ...
 
@@ -128,8 +135,9 @@ class StreamParser:
         *,
         tools: Sequence[Mapping[str, Any]] | None = None,
         reasoning: Literal["separate", "inline"] = "separate",
-        start_in_reasoning: bool = True,
+        start_in_reasoning: bool | None = None,
         tool_calls_in_reasoning: Literal["extract", "ignore"] = "extract",
+        dialect: Literal["m2", "m3"] = "m2",
         id_generator: Callable[[int], str] | None = None,
     ) -> StreamParser: ...
     def feed(self, text: str) -> list[_Event]: ...

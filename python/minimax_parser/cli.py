@@ -1,5 +1,6 @@
-"""Command line: ``minimax-parser parse`` turns raw MiniMax-M2 output into an OpenAI message,
-``minimax-parser demo`` replays a bundled response token by token."""
+"""Command line: ``minimax-parser parse`` turns raw MiniMax-M2 or MiniMax-M3 output (``--dialect
+m3``) into an OpenAI message, ``minimax-parser demo`` replays a bundled response token by token,
+``minimax-parser proxy`` serves the parsing proxy."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
@@ -20,16 +21,25 @@ from .proxy_checks import shorten
 #: process killed by SIGPIPE (128 + 13), as a shell reports it for ``cat``, ``yes`` and the like.
 EXIT_BROKEN_PIPE = 141
 
-# Roughly how a BPE tokenizer cuts text: the four special tokens whole, then words with their
-# leading space, runs of punctuation, and whitespace.
-_SPECIAL = re.compile(r"(<think>|</think>|<minimax:tool_call>|</minimax:tool_call>)")
+#: The dialects of ``--dialect``: MiniMax-M2 (M2, M2.1, M2.5, M2.7) and MiniMax-M3.
+DIALECTS = ("m2", "m3")
+#: The bundled example response of each dialect (``minimax_parser/examples/``), for ``demo``.
+EXAMPLES = {"m2": "weather.json", "m3": "weather_m3.json"}
+
+# Roughly how a BPE tokenizer cuts text: each dialect's special tokens whole, then words with
+# their leading space, runs of punctuation, and whitespace.
+_SPECIAL = {
+    "m2": re.compile(r"(<think>|</think>|<minimax:tool_call>|</minimax:tool_call>)"),
+    "m3": re.compile(r"(<mm:think>|</mm:think>|\]<\]minimax\[>\[)"),
+}
 _TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]{1,3}|\s+")
 
 
-def tokenize(text: str) -> list[str]:
-    """Splits ``text`` into token-sized pieces (their concatenation is ``text``)."""
+def tokenize(text: str, dialect: str = "m2") -> list[str]:
+    """Splits ``text`` into token-sized pieces (their concatenation is ``text``), keeping the
+    special tokens of ``dialect`` whole."""
     tokens: list[str] = []
-    for i, part in enumerate(_SPECIAL.split(text)):
+    for i, part in enumerate(_SPECIAL[dialect].split(text)):
         if i % 2:
             tokens.append(part)
         else:
@@ -88,6 +98,7 @@ def _check_tools(path: str | None, tools: list[dict[str, Any]] | None) -> None:
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {
+        "dialect": args.dialect,
         "reasoning": args.reasoning,
         "start_in_reasoning": args.start_in_reasoning,
         "tool_calls_in_reasoning": args.tool_calls_in_reasoning,
@@ -112,7 +123,10 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         )
         return 0
     parser = StreamParser(tools=tools, **_options(args))
-    pieces = tokenize(text) if args.chunk_size is None else _chunks(text, args.chunk_size)
+    if args.chunk_size is None:
+        pieces: Iterable[str] = tokenize(text, args.dialect)
+    else:
+        pieces = _chunks(text, args.chunk_size)
     for piece in pieces:
         for event in parser.feed(piece):
             delta = event.to_openai_delta()
@@ -126,17 +140,17 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    example = json.loads(
-        resources.files("minimax_parser.examples").joinpath("weather.json").read_text("utf-8")
-    )
+    examples = resources.files("minimax_parser.examples")
+    example = json.loads(examples.joinpath(EXAMPLES[args.dialect]).read_text("utf-8"))
     text: str = example["response"]
     tools: list[dict[str, Any]] = example["tools"]
+    dialect = args.dialect
     print(f"# {example['description']}")
     print(f"# Raw model output ({len(text)} characters):")
     print(text)
-    tokens = tokenize(text)
+    tokens = tokenize(text, dialect)
     print(f"\n# Streaming it token by token ({len(tokens)} tokens); each line is an OpenAI delta:")
-    parser = StreamParser(tools=tools)
+    parser = StreamParser(tools=tools, dialect=dialect)
     for token in tokens:
         for event in parser.feed(token):
             delta = event.to_openai_delta()
@@ -150,7 +164,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             print(_dump(delta))
     print("\n# The final message (the same as minimax-parser parse gives in one shot):")
     final = parser.message()
-    assert final == parse(text, tools=tools, id_generator=lambda i: final.tool_calls[i].id)
+    assert final == parse(
+        text, tools=tools, dialect=dialect, id_generator=lambda i: final.tool_calls[i].id
+    )
     print(json.dumps(final.to_openai(), ensure_ascii=False, indent=2))
     return 0
 
@@ -176,14 +192,28 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_dialect(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default="m2",
+        help="the model's output format: m2 (MiniMax-M2, M2.1, M2.5, M2.7) or m3 (MiniMax-M3); "
+        "default m2",
+    )
+
+
 def _add_parser_options(p: argparse.ArgumentParser) -> None:
     """The parser options of SPEC §5, as flags."""
+    _add_dialect(p)
     p.add_argument("--reasoning", choices=["separate", "inline"], default="separate")
     p.add_argument(
-        "--no-start-in-reasoning",
-        dest="start_in_reasoning",
-        action="store_false",
-        help="the response does not start inside <think>",
+        "--start-in-reasoning",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether the response starts inside reasoning (the prompt ends inside the think "
+        "tag); default: the dialect's (m2: yes; m3: no, use --start-in-reasoning for M3's "
+        'thinking_mode "enabled"; the proxy with m3 follows a request\'s '
+        "chat_template_kwargs.thinking_mode when it has one)",
     )
     p.add_argument("--tool-calls-in-reasoning", choices=["extract", "ignore"], default="extract")
 
@@ -194,8 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ap = argparse.ArgumentParser(
         prog="minimax-parser",
-        description="Parse raw MiniMax-M2 output into OpenAI reasoning_content, content and "
-        "tool_calls.",
+        description="Parse raw MiniMax-M2 or MiniMax-M3 output into OpenAI reasoning_content, "
+        "content and tool_calls.",
     )
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("parse", help="parse a raw response (file or - for stdin)")
@@ -212,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_parse)
     d = sub.add_parser("demo", help="replay a bundled example token by token")
     d.add_argument("--delay", type=float, default=0.0, help="seconds to wait between tokens")
+    _add_dialect(d)
     d.set_defaults(func=_cmd_demo)
     x = sub.add_parser(
         "proxy", help="serve an OpenAI-compatible API that parses an upstream server's responses"

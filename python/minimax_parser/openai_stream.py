@@ -1,5 +1,6 @@
 """Client-side post-processing of OpenAI-compatible responses whose ``content`` still holds the raw
-MiniMax-M2 markup (Ollama, LM Studio, MLX servers, engines started without parser flags).
+MiniMax-M2 or MiniMax-M3 markup (Ollama, LM Studio, MLX servers, engines started without parser
+flags).
 
 ``wrap_stream`` / ``awrap_stream`` rewrite a stream of ``chat.completion.chunk`` objects (the
 ``openai`` SDK's ``ChatCompletionChunk`` or plain dicts of the same shape) and ``wrap_completion`` a
@@ -7,13 +8,19 @@ whole ``chat.completion``: reasoning moves to ``reasoning_content``, the markup 
 and tool calls appear in ``tool_calls`` exactly as the OpenAI API streams them. Each result is the
 same kind of object as its input. The ``openai`` package is never imported here: SDK objects are
 recognised by their pydantic ``model_dump``/``model_validate`` methods.
+
+Every function takes the parser's options as keywords: ``dialect="m3"`` for MiniMax-M3 output
+(default ``"m2"``); ``start_in_reasoning`` defaults to the dialect's start state (m2: inside
+reasoning; m3: in content, as its default ``thinking_mode`` "adaptive" renders the prompt), so a
+request made with M3's ``chat_template_kwargs={"thinking_mode": "enabled"}`` is read with
+``start_in_reasoning=True``.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from ._core import (
     ContentDelta,
@@ -78,8 +85,14 @@ class StreamRewriter:
     and the proxy. ``process`` returns the chunks to send (zero or one), ``finish`` what is left
     when the stream ends without a finish reason."""
 
-    def __init__(self, *, tools: Sequence[Any] | None = None, **options: Any) -> None:
-        self._options = {"tools": tools, **options}
+    def __init__(
+        self,
+        *,
+        tools: Sequence[Any] | None = None,
+        dialect: Literal["m2", "m3"] = "m2",
+        **options: Any,
+    ) -> None:
+        self._options = {"tools": tools, "dialect": dialect, **options}
         # Fail on bad options now, not at the first content.
         StreamParser(**self._options)
         self._choices: dict[int, _Choice] = {}
@@ -191,13 +204,18 @@ def _apply(delta: dict[str, Any], events: Sequence[Any], state: _Choice) -> None
 
 
 def wrap_stream(
-    chunks: Iterable[T], *, tools: Sequence[Any] | None = None, **options: Any
+    chunks: Iterable[T],
+    *,
+    tools: Sequence[Any] | None = None,
+    dialect: Literal["m2", "m3"] = "m2",
+    **options: Any,
 ) -> Iterator[T]:
     """Yields ``chunks`` with their content parsed (see the module docstring).
 
-    ``options`` are the parser options (``reasoning``, ``start_in_reasoning``,
-    ``tool_calls_in_reasoning``, ``id_generator``); bad ones raise here, not at the first chunk."""
-    rewriter = StreamRewriter(tools=tools, **options)
+    ``dialect`` is the model's format (``"m2"`` or ``"m3"``); ``options`` are the other parser
+    options (``reasoning``, ``start_in_reasoning``, ``tool_calls_in_reasoning``,
+    ``id_generator``); bad ones raise here, not at the first chunk."""
+    rewriter = StreamRewriter(tools=tools, dialect=dialect, **options)
 
     def rewrite() -> Iterator[T]:
         last: T | None = None
@@ -213,10 +231,14 @@ def wrap_stream(
 
 
 def awrap_stream(
-    chunks: AsyncIterable[T], *, tools: Sequence[Any] | None = None, **options: Any
+    chunks: AsyncIterable[T],
+    *,
+    tools: Sequence[Any] | None = None,
+    dialect: Literal["m2", "m3"] = "m2",
+    **options: Any,
 ) -> AsyncIterator[T]:
     """:func:`wrap_stream` for async iterables (``AsyncOpenAI`` streams)."""
-    rewriter = StreamRewriter(tools=tools, **options)
+    rewriter = StreamRewriter(tools=tools, dialect=dialect, **options)
 
     async def rewrite() -> AsyncIterator[T]:
         last: T | None = None
@@ -231,8 +253,16 @@ def awrap_stream(
     return rewrite()
 
 
-def wrap_completion(completion: T, *, tools: Sequence[Any] | None = None, **options: Any) -> T:
-    """Returns ``completion`` (a ``chat.completion``) with each choice's message parsed."""
+def wrap_completion(
+    completion: T,
+    *,
+    tools: Sequence[Any] | None = None,
+    dialect: Literal["m2", "m3"] = "m2",
+    **options: Any,
+) -> T:
+    """Returns ``completion`` (a ``chat.completion``) with each choice's message parsed; the
+    options are :func:`wrap_stream`'s."""
+    opts = {"tools": tools, "dialect": dialect, **options}
     data = _to_dict(completion)
     for choice in data.get("choices") or []:
         message = choice.get("message") or {}
@@ -240,10 +270,8 @@ def wrap_completion(completion: T, *, tools: Sequence[Any] | None = None, **opti
         if not isinstance(text, str):
             continue
         upstream = next((f for f in _REASONING_FIELDS if message.get(f)), None)
-        opts = {"tools": tools, **options}
-        if upstream is not None:
-            opts["start_in_reasoning"] = False
-        msg = parse(text, **opts)
+        # The upstream already took the reasoning out: content starts outside it.
+        msg = parse(text, **(opts if upstream is None else {**opts, "start_in_reasoning": False}))
         message["content"] = msg.content
         if msg.reasoning is not None:
             field = upstream or "reasoning_content"

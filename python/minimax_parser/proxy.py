@@ -1,5 +1,5 @@
-"""An OpenAI-compatible proxy in front of a server that passes MiniMax-M2 markup through in
-``content`` (``minimax-parser proxy --upstream URL``).
+"""An OpenAI-compatible proxy in front of a server that passes MiniMax-M2 or MiniMax-M3 markup
+through in ``content`` (``minimax-parser proxy --upstream URL [--dialect m3]``).
 
 Routes (nothing else reaches the upstream; every other path is a 404 JSON error):
 
@@ -9,7 +9,11 @@ Routes (nothing else reaches the upstream; every other path is a 404 JSON error)
   :func:`~minimax_parser.openai_stream.wrap_completion` (one JSON ``chat.completion``), typed by
   the request's ``tools``. ``tool_choice="none"`` drops the parsed calls (the markup does not leak
   into ``content``), as the vLLM plugin does; ``"required"`` and named choices are forwarded for
-  the upstream to enforce and parsed like ``"auto"``.
+  the upstream to enforce and parsed like ``"auto"``. The markup is read in the proxy's
+  ``dialect``; with ``"m3"``, a request's ``chat_template_kwargs.thinking_mode`` (a string) sets
+  where the response starts, as M3's template renders the prompt: inside reasoning for
+  ``"enabled"``, in content for any other mode; a request without it gets the proxy's
+  ``start_in_reasoning`` (default: the dialect's, in content).
 * ``GET /v1/models`` and ``GET /v1/models/{id}`` are passed through; each segment of ``{id}`` is
   decoded, checked (no ``.``/``..``, no encoded ``/`` or ``\\``, no control characters) and
   re-encoded under the upstream base.
@@ -68,7 +72,7 @@ import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import aclosing, asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .metrics import CONTENT_TYPE, Registry
 from .openai_stream import StreamRewriter, _carries, wrap_completion
@@ -705,6 +709,15 @@ class _Proxy:
         except web.RequestPayloadError as e:  # e.g. Content-Encoding: gzip on a body that is not
             raise _bad_request(f"the request body could not be read: {shorten(str(e))}") from None
 
+    def _options(self, req: ChatRequest) -> dict[str, Any]:
+        """The parser options for ``req``: the proxy's, except that for MiniMax-M3 a request's
+        ``thinking_mode`` decides the start state, as it decides how the template ends the
+        prompt (``"enabled"``: inside ``<mm:think>``; "adaptive", "disabled" and any other
+        string: outside reasoning)."""
+        if req.thinking_mode is None or self.parser_options.get("dialect") != "m3":
+            return self.parser_options
+        return {**self.parser_options, "start_in_reasoning": req.thinking_mode == "enabled"}
+
     def _check(self, raw: bytes) -> tuple[ChatRequest, StreamRewriter]:
         """The checked request and its rewriter (typed by its tools); runs on a worker thread."""
         try:
@@ -712,7 +725,7 @@ class _Proxy:
         except BadRequest as e:
             raise _bad_request(str(e)) from None
         try:
-            rewriter = StreamRewriter(tools=req.tools, **self.parser_options)
+            rewriter = StreamRewriter(tools=req.tools, **self._options(req))
         except Exception as e:  # the parser refuses these tools (ValueError, TypeError)
             if not isinstance(e, (TypeError, ValueError)):
                 logger.warning("the parser failed on a request's tools", exc_info=True)
@@ -775,7 +788,7 @@ class _Proxy:
             completion = upstream_document(raw, what, "message")
             start = time.perf_counter()
             try:
-                parsed = wrap_completion(completion, tools=req.tools, **self.parser_options)
+                parsed = wrap_completion(completion, tools=req.tools, **self._options(req))
             finally:
                 rec.parsed(time.perf_counter() - start)
             if req.tool_choice == "none":
@@ -921,6 +934,7 @@ def make_app(
     timeout: float = DEFAULT_TIMEOUT,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    dialect: Literal["m2", "m3"] = "m2",
     **parser_options: Any,
 ) -> web.Application:
     """The proxy as an aiohttp application forwarding to ``upstream`` (a base URL including
@@ -929,8 +943,10 @@ def make_app(
     ``timeout`` is the total time allowed per upstream request, in seconds, counted from when
     it is sent; ``max_connections`` bounds the upstream requests in flight (more wait for a slot,
     at most ``timeout`` seconds, then get a 503); ``max_body_bytes`` is the largest request body
-    accepted (413 beyond). ``parser_options`` are the parser's (``reasoning``,
-    ``start_in_reasoning``, ``tool_calls_in_reasoning``); the tools come from each request.
+    accepted (413 beyond). ``dialect`` is the upstream model's format (``"m2"`` or ``"m3"``) and
+    ``parser_options`` the parser's other options (``reasoning``, ``start_in_reasoning``,
+    ``tool_calls_in_reasoning``); the tools come from each request, and for ``"m3"`` the start
+    state from a request's ``chat_template_kwargs.thinking_mode`` when it has one.
     Serve it with ``handler_cancellation=True`` (as :func:`run` does) so a client that
     disconnects while the upstream is silent is noticed at once, not at the next write.
     ``upstream`` with credentials (``user:password@``), a query or a fragment raises
@@ -964,8 +980,9 @@ def make_app(
         raise ValueError(f"timeout must be finite, got {timeout!r}")
     _positive("max_connections", max_connections, int)
     _positive("max_body_bytes", max_body_bytes, int)
-    StreamRewriter(**parser_options)  # fail on bad options now, not at the first request
-    proxy = _Proxy(base, timeout, max_connections, max_body_bytes, dict(parser_options))
+    options = {"dialect": dialect, **parser_options}
+    StreamRewriter(**options)  # fail on bad options now, not at the first request
+    proxy = _Proxy(base, timeout, max_connections, max_body_bytes, options)
 
     @web.middleware
     async def middleware(
@@ -1007,7 +1024,10 @@ def run(
     from aiohttp import web
 
     def started(message: str) -> None:  # aiohttp's "Running on ...", once the port is bound
-        logger.info("serving on http://%s:%d/v1, upstream %s", host, port, upstream)
+        dialect = parser_options.get("dialect", "m2")
+        logger.info(
+            "serving on http://%s:%d/v1, upstream %s, dialect %s", host, port, upstream, dialect
+        )
 
     web.run_app(
         app,

@@ -251,6 +251,9 @@ class ChatRequest:
     tools: list[Any] | None
     #: "auto", "none", "required" or "named"
     tool_choice: str
+    #: ``chat_template_kwargs.thinking_mode`` when it is a string (MiniMax-M3's template renders
+    #: the prompt by it), else None
+    thinking_mode: str | None = None
 
 
 def _tool_choice(value: Any, tools: list[Any] | None) -> str:
@@ -299,7 +302,14 @@ def chat_request(raw: bytes) -> ChatRequest:
     for i, tool in enumerate(tools or []):
         if not isinstance(tool, dict):
             raise BadRequest(f"'tools[{i}]' must be an object, got {_type_name(tool)}")
-    return ChatRequest(bool(stream), tools, _tool_choice(body.get("tool_choice"), tools))
+    kwargs = body.get("chat_template_kwargs")
+    mode = kwargs.get("thinking_mode") if isinstance(kwargs, dict) else None
+    return ChatRequest(
+        bool(stream),
+        tools,
+        _tool_choice(body.get("tool_choice"), tools),
+        mode if isinstance(mode, str) else None,
+    )
 
 
 def models_path(raw_path: str) -> str:
