@@ -43,8 +43,10 @@ enum Kind {
     /// No child yet. Its raw text is in the frame's `text`; for a string-only element only
     /// whitespace, held until text or a child decides what it is.
     Leaf,
-    /// A string-only leaf, streaming; its opening quote is out.
-    Str,
+    /// A string-only leaf, streaming; its opening quote is out. `inner` names the tags opened
+    /// inside it, kept as text, so their closers are text too (innermost last; at most
+    /// [`MAX_ELEMENT_DEPTH`] are tracked).
+    Str { inner: Vec<String> },
     /// An object streaming its keys; from the first key that collects repeats, the rest is
     /// held in `tail`. `dollars` lists the `$…text` key names its children took (as counts of `$`).
     Object {
@@ -115,15 +117,15 @@ impl Elements {
         self.loose.clear();
     }
 
-    /// True while a string-only leaf streams (tags inside it are its text).
-    fn in_string(&self) -> bool {
-        matches!(
-            self.stack.last(),
+    /// The tags kept as text in the string-only leaf streaming now, if one is.
+    fn string_tags(&mut self) -> Option<&mut Vec<String>> {
+        match self.stack.last_mut() {
             Some(Frame {
-                kind: Kind::Str,
+                kind: Kind::Str { inner },
                 ..
-            })
-        )
+            }) => Some(inner),
+            _ => None,
+        }
     }
 
     /// A marker that is no tag (or a broken one) was dropped.
@@ -148,7 +150,7 @@ impl Elements {
                     top.text.push_str(t);
                 } else {
                     let held = std::mem::take(&mut top.text);
-                    top.kind = Kind::Str;
+                    top.kind = Kind::Str { inner: Vec::new() };
                     calls.emit(out, |a| {
                         a.push('"');
                         json::escape_into(a, &held);
@@ -156,7 +158,7 @@ impl Elements {
                     });
                 }
             }
-            Kind::Str => calls.emit(out, |a| json::escape_into(a, t)),
+            Kind::Str { .. } => calls.emit(out, |a| json::escape_into(a, t)),
             Kind::Leaf | Kind::Object { .. } | Kind::Array { .. } => top.text.push_str(t),
             Kind::Held { node, .. } => node.text.push_str(t),
         }
@@ -165,8 +167,11 @@ impl Elements {
     /// `N<name>` opened an element; `raw` is the tag as written.
     pub(crate) fn open(&mut self, name: &str, raw: &str, calls: &mut Calls, out: &mut Vec<Event>) {
         self.loose.clear();
-        if self.in_string() {
+        if let Some(inner) = self.string_tags() {
             // Markup inside a string value is its text (SPEC §7, B 30).
+            if inner.len() < MAX_ELEMENT_DEPTH {
+                inner.push(name.to_string());
+            }
             return calls.emit(out, |a| json::escape_into(a, raw));
         }
         if self.stack.len() > MAX_ELEMENT_DEPTH {
@@ -238,7 +243,7 @@ impl Elements {
                 }
             }
             Kind::Held { .. } => (Graph::NONE, held(name)),
-            Kind::Leaf | Kind::Str => unreachable!("decided above"),
+            Kind::Leaf | Kind::Str { .. } => unreachable!("decided above"),
         };
         self.stack.push(Frame {
             name: name.to_string(),
@@ -248,9 +253,23 @@ impl Elements {
         });
     }
 
-    /// `N</name>`: closes the innermost open element named so, and those opened inside it.
-    /// An unmatched closer leaves the top-level text for [`Elements::unmatched_closer`].
-    pub(crate) fn close(&mut self, name: &str, calls: &mut Calls, out: &mut Vec<Event>) -> Closed {
+    /// `N</name>`: closes the innermost open element named so, and those opened inside it; in a
+    /// string value, the closer of a tag kept as its text is text too. An unmatched closer leaves
+    /// the top-level text for [`Elements::unmatched_closer`].
+    pub(crate) fn close(
+        &mut self,
+        name: &str,
+        raw: &str,
+        calls: &mut Calls,
+        out: &mut Vec<Event>,
+    ) -> Closed {
+        if let Some(inner) = self.string_tags() {
+            if let Some(j) = inner.iter().rposition(|n| n == name) {
+                inner.truncate(j);
+                calls.emit(out, |a| json::escape_into(a, raw));
+                return Closed::Element;
+            }
+        }
         let i = match self.stack.iter().rposition(|f| f.name == name) {
             Some(i) if i > 0 => i,
             _ => return Closed::Unmatched,
@@ -271,7 +290,7 @@ impl Elements {
         calls: &mut Calls,
         out: &mut Vec<Event>,
     ) {
-        if self.in_string() {
+        if self.string_tags().is_some() {
             return calls.emit(out, |a| json::escape_into(a, raw));
         }
         if self.stack.len() == 1 && !ws::trim_start(&self.loose).is_empty() {
@@ -322,7 +341,7 @@ impl Elements {
                 render_leaf(graph, frame.schema, &frame.text, &mut s);
                 calls.emit(out, |a| a.push_str(&s));
             }
-            Kind::Str => calls.emit(out, |a| a.push('"')),
+            Kind::Str { .. } => calls.emit(out, |a| a.push('"')),
             Kind::Object {
                 keys,
                 tail,

@@ -425,7 +425,10 @@ impl StreamParser {
             return;
         }
         if self.state == State::Invoke
-            && self.elements.close(name, &mut self.calls, &mut self.out) == Closed::Element
+            && self
+                .elements
+                .close(name, raw, &mut self.calls, &mut self.out)
+                == Closed::Element
         {
             return;
         }
