@@ -57,8 +57,13 @@ enum Kind {
     /// An array streaming its items.
     Array { items: usize },
     /// Held whole as `node`; `root` when its parent streams (it is emitted when it closes),
-    /// otherwise it joins its parent's tree.
-    Held { node: Node, root: bool },
+    /// otherwise it joins its parent's tree. `inner` is as for `Str` once a string-only element
+    /// (by its schema where it was opened) has begun with text (B 30).
+    Held {
+        node: Node,
+        root: bool,
+        inner: Option<Vec<String>>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -117,14 +122,24 @@ impl Elements {
         self.loose.clear();
     }
 
-    /// The tags kept as text in the string-only leaf streaming now, if one is.
+    /// The tags kept as text in the string value open now, if one is (B 30).
     fn string_tags(&mut self) -> Option<&mut Vec<String>> {
-        match self.stack.last_mut() {
-            Some(Frame {
-                kind: Kind::Str { inner },
-                ..
-            }) => Some(inner),
+        match self.stack.last_mut().map(|f| &mut f.kind) {
+            Some(
+                Kind::Str { inner }
+                | Kind::Held {
+                    inner: Some(inner), ..
+                },
+            ) => Some(inner),
             _ => None,
+        }
+    }
+
+    /// Markup kept as text of the string value open now.
+    fn keep_as_text(&mut self, raw: &str, calls: &mut Calls, out: &mut Vec<Event>) {
+        match self.stack.last_mut().map(|f| &mut f.kind) {
+            Some(Kind::Held { node, .. }) => node.text.push_str(raw),
+            _ => calls.emit(out, |a| json::escape_into(a, raw)),
         }
     }
 
@@ -160,7 +175,16 @@ impl Elements {
             }
             Kind::Str { .. } => calls.emit(out, |a| json::escape_into(a, t)),
             Kind::Leaf | Kind::Object { .. } | Kind::Array { .. } => top.text.push_str(t),
-            Kind::Held { node, .. } => node.text.push_str(t),
+            Kind::Held { node, inner, .. } => {
+                if inner.is_none()
+                    && node.children.is_empty()
+                    && graph.types(top.schema).is_string_only()
+                    && !ws::trim_start(t).is_empty()
+                {
+                    *inner = Some(Vec::new());
+                }
+                node.text.push_str(t);
+            }
         }
     }
 
@@ -172,7 +196,7 @@ impl Elements {
             if inner.len() < MAX_ELEMENT_DEPTH {
                 inner.push(name.to_string());
             }
-            return calls.emit(out, |a| json::escape_into(a, raw));
+            return self.keep_as_text(raw, calls, out);
         }
         if self.stack.len() > MAX_ELEMENT_DEPTH {
             return self.text(raw, calls, out);
@@ -195,7 +219,11 @@ impl Elements {
                     text: std::mem::take(&mut top.text),
                     children: Vec::new(),
                 };
-                Kind::Held { node, root: true }
+                Kind::Held {
+                    node,
+                    root: true,
+                    inner: None,
+                }
             } else {
                 calls.emit(out, |a| a.push('{'));
                 Kind::Object {
@@ -242,7 +270,19 @@ impl Elements {
                     (schema, held(name))
                 }
             }
-            Kind::Held { .. } => (Graph::NONE, held(name)),
+            // Where it was opened, a held child's schema is what its parent's schema says for
+            // it (rendering decides again, B 32); that tells whether it is a string value.
+            Kind::Held { .. } => {
+                let types = graph.types(parent);
+                let array = types.contains(Types::ARRAY) && !types.contains(Types::OBJECT);
+                let object = types.contains(Types::OBJECT) && !types.contains(Types::ARRAY);
+                let schema = if array || (!object && name == "item") {
+                    graph.items(parent)
+                } else {
+                    graph.property(parent, name)
+                };
+                (schema, held(name))
+            }
             Kind::Leaf | Kind::Str { .. } => unreachable!("decided above"),
         };
         self.stack.push(Frame {
@@ -266,7 +306,7 @@ impl Elements {
         if let Some(inner) = self.string_tags() {
             if let Some(j) = inner.iter().rposition(|n| n == name) {
                 inner.truncate(j);
-                calls.emit(out, |a| json::escape_into(a, raw));
+                self.keep_as_text(raw, calls, out);
                 return Closed::Element;
             }
         }
@@ -291,7 +331,7 @@ impl Elements {
         out: &mut Vec<Event>,
     ) {
         if self.string_tags().is_some() {
-            return calls.emit(out, |a| json::escape_into(a, raw));
+            return self.keep_as_text(raw, calls, out);
         }
         if self.stack.len() == 1 && !ws::trim_start(&self.loose).is_empty() {
             let value = std::mem::take(&mut self.loose);
@@ -362,7 +402,7 @@ impl Elements {
                 s.push(']');
                 calls.emit(out, |a| a.push_str(&s));
             }
-            Kind::Held { mut node, root } => {
+            Kind::Held { mut node, root, .. } => {
                 node.text.push_str(&frame.text);
                 if root {
                     let mut s = String::new();
@@ -389,6 +429,7 @@ fn held(name: &str) -> Kind {
             ..Node::default()
         },
         root: false,
+        inner: None,
     }
 }
 
