@@ -4,14 +4,15 @@
 //!
 //! Ground truth by construction (responses written the way the chat template writes them, from
 //! random schemas and values, with the expected message known in advance and `json.dumps` as the
-//! oracle) lives in one place: `tests/test_properties.py` (hypothesis).
+//! oracle) lives in one place per dialect: `tests/test_properties.py` and
+//! `tests/test_properties_m3.py` (hypothesis). M3's chunking properties: `tests/properties_m3.rs`.
 
 mod common;
 
 use std::sync::OnceLock;
 
 use common::*;
-use minimax_parser::{parse_with_ids, Options, ReasoningMode, ToolCallsInReasoning};
+use minimax_parser::{parse_with_ids, Options};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -96,49 +97,11 @@ fn flags() -> impl Strategy<Value = (bool, bool, bool)> {
     (any::<bool>(), any::<bool>(), any::<bool>())
 }
 
-/// `o` with the options picked by `(inline, start_in_reasoning, ignore tool calls in reasoning)`.
-fn with_flags(mut o: Options, (inline, start, ignore): (bool, bool, bool)) -> Options {
-    o.reasoning = if inline {
-        ReasoningMode::Inline
-    } else {
-        ReasoningMode::Separate
-    };
-    o.start_in_reasoning = start;
-    o.tool_calls_in_reasoning = if ignore {
-        ToolCallsInReasoning::Ignore
-    } else {
-        ToolCallsInReasoning::Extract
-    };
-    o
-}
-
 /// The golden fixtures, read once (their inputs and tools; their expected messages are
 /// `tests/fixtures.rs`'s business).
 fn all_fixtures() -> &'static [Fixture] {
     static FIXTURES: OnceLock<Vec<Fixture>> = OnceLock::new();
     FIXTURES.get_or_init(fixtures)
-}
-
-/// Cuts `s` at the given fractions (snapped to char boundaries).
-fn cut(s: &str, fractions: &[f64]) -> Vec<String> {
-    let mut points: Vec<usize> = fractions
-        .iter()
-        .map(|f| {
-            let mut i = ((s.len() as f64) * f) as usize;
-            while !s.is_char_boundary(i) {
-                i -= 1;
-            }
-            i
-        })
-        .collect();
-    points.push(0);
-    points.push(s.len());
-    points.sort_unstable();
-    points.dedup();
-    points
-        .windows(2)
-        .map(|w| s[w[0]..w[1]].to_string())
-        .collect()
 }
 
 proptest! {

@@ -5,15 +5,21 @@
 use std::sync::Arc;
 
 use minimax_parser::{
-    parse_with_ids, Message, Options, ReasoningMode, ToolCallsInReasoning, ToolSet,
+    parse_with_ids, Dialect, Message, Options, ReasoningMode, ToolCallsInReasoning, ToolSet,
 };
 
 #[path = "../../tests/common/check.rs"]
 mod check;
 use check::ids;
 
-/// Bit 0: inline reasoning; bit 1: start in content; bit 2: ignore tool calls in reasoning.
+/// Bit 0: inline reasoning; bit 1: start where the dialect does not (in content for M2, in
+/// reasoning for M3); bit 2: ignore tool calls in reasoning; bit 3: dialect M3.
 pub fn options(tools: Arc<ToolSet>, flags: u8) -> Options {
+    let dialect = if flags & 8 != 0 {
+        Dialect::M3
+    } else {
+        Dialect::M2
+    };
     Options {
         tools,
         reasoning: if flags & 1 != 0 {
@@ -21,12 +27,13 @@ pub fn options(tools: Arc<ToolSet>, flags: u8) -> Options {
         } else {
             ReasoningMode::Separate
         },
-        start_in_reasoning: flags & 2 == 0,
+        start_in_reasoning: dialect.starts_in_reasoning() != (flags & 2 != 0),
         tool_calls_in_reasoning: if flags & 4 != 0 {
             ToolCallsInReasoning::Ignore
         } else {
             ToolCallsInReasoning::Extract
         },
+        dialect,
     }
 }
 

@@ -2,9 +2,11 @@
 //!
 //! Input layout: `tools-json 0xFF text [0xFF flags schedule…]`. When `tools-json` is not a JSON
 //! list of valid tools, `ToolSet::from_json` must return an error (misuse), not panic, and the
-//! input is done. Otherwise the text is checked as in `stream_vs_oneshot` under those tools:
-//! this reaches the schema code with odd shapes (`$ref` chains and cycles, nested unions,
-//! `enum`/`const` of every kind, `nullable`, schemas without `type`).
+//! input is done. Otherwise the text is checked as in `stream_vs_oneshot` under those tools
+//! (the same flag byte: bit 3 picks M3, whose element arguments are typed through `items`,
+//! `properties` and `additionalProperties`): this reaches the schema code with odd shapes
+//! (`$ref` chains and cycles, nested unions, `enum`/`const` of every kind, `nullable`, schemas
+//! without `type`).
 #![no_main]
 
 #[path = "common.rs"]

@@ -2,9 +2,10 @@
 //!
 //! Input layout: `text [0xFF flags schedule…]`. `text` is the response (invalid UTF-8 is
 //! replaced, so every input is used); 0xFF never occurs in UTF-8, so a fixture's raw input is a
-//! valid seed. `flags` picks the options (bit 0 inline reasoning, bit 1 start in content, bit 2
-//! ignore tool calls in reasoning); each schedule byte is the length in chars of the next piece.
-//! Without control bytes the text is cut into pieces of 1..=7 chars.
+//! valid seed. `flags` picks the options (bit 0 inline reasoning, bit 1 start where the dialect
+//! does not, bit 2 ignore tool calls in reasoning, bit 3 dialect M3; `common::options`); each
+//! schedule byte is the length in chars of the next piece. Without control bytes the dialect is
+//! M2 and the text is cut into pieces of 1..=7 chars.
 //!
 //! Checks: the merged stream equals `parse_with_ids` (both name calls `call_<i>`); in the cut
 //! run every argument delta leaves the call's arguments a JSON prefix; the deltas of a call

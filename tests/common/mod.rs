@@ -86,6 +86,11 @@ pub fn options(tools: &[Value], o: &Value) -> Options {
             other => panic!("bad reasoning option {other}"),
         };
     }
+    if let Some(d) = o.get("dialect").and_then(Value::as_str) {
+        // The dialect first: it decides where a response starts unless the fixture says.
+        opts.dialect = d.parse().expect("dialect option");
+        opts.start_in_reasoning = opts.dialect.starts_in_reasoning();
+    }
     if let Some(b) = o.get("start_in_reasoning").and_then(Value::as_bool) {
         opts.start_in_reasoning = b;
     }
@@ -122,4 +127,43 @@ pub fn boundaries(s: &str) -> Vec<usize> {
         .map(|(i, _)| i)
         .filter(|&i| i > 0)
         .collect()
+}
+
+/// `o` with the options picked by `(inline, start_in_reasoning, ignore tool calls in reasoning)`;
+/// the dialect stays.
+pub fn with_flags(mut o: Options, (inline, start, ignore): (bool, bool, bool)) -> Options {
+    o.reasoning = if inline {
+        ReasoningMode::Inline
+    } else {
+        ReasoningMode::Separate
+    };
+    o.start_in_reasoning = start;
+    o.tool_calls_in_reasoning = if ignore {
+        ToolCallsInReasoning::Ignore
+    } else {
+        ToolCallsInReasoning::Extract
+    };
+    o
+}
+
+/// Cuts `s` at the given fractions of its length (snapped back to char boundaries).
+pub fn cut(s: &str, fractions: &[f64]) -> Vec<String> {
+    let mut points: Vec<usize> = fractions.iter().map(|&f| snap(s, f)).collect();
+    points.push(0);
+    points.push(s.len());
+    points.sort_unstable();
+    points.dedup();
+    points
+        .windows(2)
+        .map(|w| s[w[0]..w[1]].to_string())
+        .collect()
+}
+
+/// The byte offset at fraction `f` of `s`, snapped back to a char boundary.
+pub fn snap(s: &str, f: f64) -> usize {
+    let mut i = ((s.len() as f64) * f) as usize;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
