@@ -22,6 +22,19 @@ vLLM's detokenizer does. The tool-call phase is every delta from the one holding
 count is the number reported. vLLM's built-in parser re-parses the growing arguments on every
 delta, so a cell stops after ``--max-seconds`` and reports a lower bound (``>``: the time spent
 divided by *all* of the phase's tokens, so it holds whatever the rest would have cost).
+
+``--dialect m3`` (vLLM 0.32 only) runs the same call in MiniMax-M3's format
+(``benches/workloads.write_file_response_m3``, ``thinking_mode="enabled"``): ours, both
+``minimax_rs`` (our vLLM plugin, which takes the dialect from the tokenizer) through vLLM's
+``ParserManager`` -> ``Parser.parse_delta`` and ``StreamParser(dialect="m3")`` fed the deltas
+directly, against vLLM's built-in ``minimax_m3`` tool and reasoning parsers (the same vLLM path) and
+SGLang's
+``MinimaxM3Detector`` after its ``minimax-m3`` reasoning parser. The tokenizer is the test
+suite's M3 one (``]<]minimax[>[``, ``<mm:think>``, ``</mm:think>`` at ids 200058-200060, trained
+on the M3 fixtures); the tool-call phase starts at the delta holding
+``]<]minimax[>[<tool_call>``. Besides µs per token it reports how flat each engine's cost is (1,280
+vs 80 lines) and when the call's first argument byte after ``{`` reaches the client: how many
+tokens into the tool-call phase, and the parser time spent until then.
 """
 
 from __future__ import annotations
@@ -42,20 +55,34 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benches"))
 sys.path.insert(0, str(ROOT / "tests" / "vllm"))
 
-from workloads import TOOLS, code_lines, write_file_response  # noqa: E402
+from workloads import (  # noqa: E402
+    M3_MARKER,
+    TOOLS,
+    code_lines,
+    write_file_response,
+    write_file_response_m3,
+)
 
 TOOL_START = "<minimax:tool_call>"
 MODEL = "MiniMaxAI/MiniMax-M2.1"
+M3_TOOL_START = M3_MARKER + "<tool_call>"
+M3_MODEL = "MiniMaxAI/MiniMax-M3"
+# The M3 template's generation prompt in thinking_mode="enabled" ends with <mm:think>.
+M3_PROMPT = (
+    "]~!b[]~b]system\nYou are helpful.[e~[\n]~b]user\nRewrite src/lib.rs[e~[\n]~b]ai\n<mm:think>"
+)
+M3_TEMPLATE_KWARGS = {"thinking_mode": "enabled"}
 
 
-def _request(protocol: Any) -> Any:
+def _request(protocol: Any, m3: bool = False) -> Any:
     """The streamed chat request of the workload, in the given vLLM protocol module."""
     return protocol.ChatCompletionRequest(
-        model=MODEL,
+        model=M3_MODEL if m3 else MODEL,
         messages=[{"role": "user", "content": "Rewrite src/lib.rs"}],
         tools=TOOLS,
         tool_choice="auto",
         stream=True,
+        **({"chat_template_kwargs": M3_TEMPLATE_KWARGS} if m3 else {}),
     )
 
 
@@ -68,6 +95,7 @@ class Workload:
     tool_tokens: int
     prompt_ids: list[int]
     expected_args: dict[str, Any]
+    dialect: str = "m2"
 
 
 @dataclass
@@ -76,6 +104,9 @@ class Cell:
     lower_bound: bool  # stopped by --max-seconds
     tokens_done: int  # tool-call-phase tokens parsed
     correct: bool | None  # final arguments == expected (None: not finished)
+    # (tool-call-phase tokens up to the delta that gave the call's first argument byte after
+    # "{", parser seconds until then); None when it never came
+    first_arg: tuple[int, float] | None = None
 
     def show(self) -> str:
         if self.lower_bound:
@@ -90,31 +121,49 @@ def vllm_test_helpers() -> Any:
     return importlib.import_module("conftest")
 
 
-def build_workload(tokenizer: Any, lines: int) -> Workload:
+def build_workload(tokenizer: Any, lines: int, dialect: str = "m2") -> Workload:
     helpers = vllm_test_helpers()
-    text = write_file_response(lines)
+    m3 = dialect == "m3"
+    text = (write_file_response_m3 if m3 else write_file_response)(lines)
     deltas = list(helpers.token_deltas(tokenizer, text, 1))
     assert "".join(d for d, _ in deltas) == text
     seen, tool_from = "", None
     for i, (piece, _) in enumerate(deltas):
         seen += piece
-        if TOOL_START in seen:
+        if (M3_TOOL_START if m3 else TOOL_START) in seen:
             tool_from = i
             break
     assert tool_from is not None
+    prompt = M3_PROMPT if m3 else helpers.PROMPT_IN_REASONING
     return Workload(
         lines=lines,
         text=text,
         deltas=deltas,
         tool_from=tool_from,
         tool_tokens=sum(len(ids) for _, ids in deltas[tool_from:]),
-        prompt_ids=tokenizer.encode(helpers.PROMPT_IN_REASONING, add_special_tokens=False),
+        prompt_ids=tokenizer.encode(prompt, add_special_tokens=False),
         expected_args={"path": "src/lib.rs", "content": code_lines(lines)},
+        dialect=dialect,
     )
+
+
+def m3_tokenizer() -> Any:
+    """The test suite's M3 tokenizer (``tests/vllm/conftest.py``: the conformance command's M3
+    tokenizer trained on the M3 fixtures), in vLLM's cached wrapper as a served model has it."""
+    cached = importlib.import_module("vllm.tokenizers.hf").get_cached_tokenizer
+    return cached(vllm_test_helpers().get_m3_tokenizer())
 
 
 # ---------------------------------------------------------------------------------------------
 # Engines: each returns a function that streams the whole workload and yields timings.
+
+
+@dataclass
+class Timing:
+    tool_time: float  # seconds in the tool-call phase
+    tool_tokens: int  # tool-call-phase tokens fed
+    done: bool  # every delta fed (not stopped by the budget)
+    first_arg: tuple[int, float] | None  # see Cell.first_arg
 
 
 def timed_run(
@@ -122,14 +171,17 @@ def timed_run(
     step: Callable[[str, list[int], bool], Any],
     absorb: Callable[[Any], None],
     budget: float,
-) -> tuple[float, int, bool]:
-    """Feeds every delta; returns (tool-phase seconds, tool-phase tokens fed, completed).
+    args: dict[int, str] | None = None,
+) -> Timing:
+    """Feeds every delta and times the tool-call phase.
 
     Only ``step`` is timed. ``absorb`` folds its result into the client's view and drops it, as
     a server serializes each delta and lets it go: keeping tens of thousands of delta objects
-    alive would time the garbage collector walking them, not the parser.
+    alive would time the garbage collector walking them, not the parser. ``args`` is the
+    arguments text ``absorb`` collects per call, watched for the first byte after ``{``.
     """
     spent_total, tool_time, tool_tokens = 0.0, 0.0, 0
+    first_arg = None
     n = len(w.deltas)
     clock = time.perf_counter
     for i, (piece, ids) in enumerate(w.deltas):
@@ -142,27 +194,40 @@ def timed_run(
         if i >= w.tool_from:
             tool_time += dt
             tool_tokens += len(ids)
+        if first_arg is None and args and len(args.get(0, "").lstrip()) > 1:
+            first_arg = (tool_tokens, tool_time)
         if spent_total > budget and i < n - 1:
-            return tool_time, tool_tokens, False
-    return tool_time, tool_tokens, True
+            return Timing(tool_time, tool_tokens, False, first_arg)
+    return Timing(tool_time, tool_tokens, True, first_arg)
 
 
-def vllm_engine(name: str, tokenizer: Any) -> Callable[[Workload, float], Cell]:
+def _cell(w: Workload, timing: Timing, args: dict[int, str]) -> Cell:
+    correct = None
+    if timing.done:
+        correct = list(args) == [0] and json.loads(args[0]) == w.expected_args
+    us = timing.tool_time / w.tool_tokens * 1e6
+    return Cell(us, not timing.done, timing.tool_tokens, correct, timing.first_arg)
+
+
+def vllm_engine(name: str, tokenizer: Any, m3: bool = False) -> Callable[[Workload, float], Cell]:
+    """``name`` as tool and reasoning parser; for M3 built with ``thinking_mode="enabled"`` in
+    ``chat_template_kwargs``, as vLLM's server builds it for such a request."""
     ParserManager = importlib.import_module("vllm.parser").ParserManager
     protocol = importlib.import_module("vllm.entrypoints.openai.chat_completion.protocol")
-    if name == "minimax_rs":
+    if name.startswith("minimax_rs"):
         importlib.import_module("minimax_parser.vllm_plugin").register()
     cls = ParserManager.get_parser(
         tool_parser_name=name,
         reasoning_parser_name=name,
         enable_auto_tools=True,
-        model_name=MODEL,
+        model_name=M3_MODEL if m3 else MODEL,
         tokenizer=tokenizer,
     )
+    extra = {"chat_template_kwargs": M3_TEMPLATE_KWARGS} if m3 else {}
 
     def run(w: Workload, budget: float) -> Cell:
-        request = _request(protocol)
-        parser = cls(tokenizer, request.tools, model_config=None)
+        request = _request(protocol, m3)
+        parser = cls(tokenizer, request.tools, model_config=None, **extra)
         request = parser.adjust_request(request)
         args: dict[int, str] = {}
 
@@ -176,11 +241,7 @@ def vllm_engine(name: str, tokenizer: Any) -> Callable[[Workload, float], Cell]:
                 if tc.function is not None and tc.function.arguments:
                     args[tc.index] = args.get(tc.index, "") + tc.function.arguments
 
-        tool_time, tokens, done = timed_run(w, step, absorb, budget)
-        correct = None
-        if done:
-            correct = list(args) == [0] and json.loads(args[0]) == w.expected_args
-        return Cell(tool_time / w.tool_tokens * 1e6, not done, tokens, correct)
+        return _cell(w, timed_run(w, step, absorb, budget, args), args)
 
     return run
 
@@ -208,11 +269,69 @@ def sglang_engine() -> Callable[[Workload, float], Cell] | None:
             for call in result.calls if result is not None else ():
                 args[call.tool_index] = args.get(call.tool_index, "") + (call.parameters or "")
 
-        tool_time, tokens, done = timed_run(w, step, absorb, budget)
-        correct = None
-        if done:
-            correct = list(args) == [0] and json.loads(args[0]) == w.expected_args
-        return Cell(tool_time / w.tool_tokens * 1e6, not done, tokens, correct)
+        return _cell(w, timed_run(w, step, absorb, budget, args), args)
+
+    return run
+
+
+def sglang_m3_engine() -> Callable[[Workload, float], Cell] | None:
+    """SGLang's ``MinimaxM3Detector`` after its ``minimax-m3`` reasoning parser (reasoning forced
+    first, as its server does for ``thinking_mode="enabled"``); both flushed at the end as its
+    server does."""
+    try:
+        detector_mod = importlib.import_module("sglang.srt.function_call.minimax_m3")
+        reasoning_mod = importlib.import_module("sglang.srt.parser.reasoning_parser")
+        protocol = importlib.import_module("sglang.srt.entrypoints.openai.protocol")
+    except Exception as e:  # any import failure means "no SGLang column"
+        print(f"(SGLang not importable: {type(e).__name__}: {e})", file=sys.stderr)
+        return None
+    tools = [protocol.Tool(**t) for t in TOOLS]
+
+    def run(w: Workload, budget: float) -> Cell:
+        reasoning = reasoning_mod.ReasoningParser(
+            "minimax-m3", stream_reasoning=True, force_reasoning=True
+        )
+        detector = detector_mod.MinimaxM3Detector()
+        args: dict[int, str] = {}
+
+        def step(piece: str, ids: list[int], last: bool) -> Any:
+            _, normal = reasoning.parse_stream_chunk(piece)
+            results = [detector.parse_streaming_increment(normal, tools)] if normal else []
+            if last:
+                _, normal = reasoning.parse_stream_end()
+                if normal:
+                    results.append(detector.parse_streaming_increment(normal, tools))
+                results.append(detector.finish(tools))
+            return results
+
+        def absorb(results: Any) -> None:
+            for result in results:
+                for call in result.calls:
+                    args[call.tool_index] = args.get(call.tool_index, "") + (call.parameters or "")
+
+        return _cell(w, timed_run(w, step, absorb, budget, args), args)
+
+    return run
+
+
+def ours_m3_engine() -> Callable[[Workload, float], Cell]:
+    """``StreamParser(dialect="m3")`` fed each delta directly (no serving layer around it)."""
+    mp = importlib.import_module("minimax_parser")
+
+    def run(w: Workload, budget: float) -> Cell:
+        parser = mp.StreamParser(tools=TOOLS, dialect="m3", start_in_reasoning=True)
+        args: dict[int, str] = {}
+
+        def step(piece: str, ids: list[int], last: bool) -> Any:
+            events = parser.feed(piece)
+            return events + parser.finish() if last else events
+
+        def absorb(events: Any) -> None:
+            for e in events:
+                if isinstance(e, mp.ToolCallDelta):
+                    args[e.index] = args.get(e.index, "") + e.arguments
+
+        return _cell(w, timed_run(w, step, absorb, budget, args), args)
 
     return run
 
@@ -504,6 +623,102 @@ def main_legacy(args: argparse.Namespace, vllm_version: str) -> None:
     print(f"* command: {' '.join([sys.executable, *sys.argv])}")
 
 
+def _first_arg(cell: Cell) -> str:
+    if cell.first_arg is None:
+        return "never" if cell.correct is not None else "not reached"
+    tokens, seconds = cell.first_arg
+    ms = seconds * 1e3
+    return f"{tokens:,} / {ms:,.2f} ms" if ms < 100 else f"{tokens:,} / {ms:,.0f} ms"
+
+
+def main_m3(args: argparse.Namespace, vllm_version: str) -> None:
+    tokenizer = m3_tokenizer()
+    ours = "minimax-parser"
+    sglang_name, vllm_name = "SGLang MinimaxM3Detector", "vLLM minimax_m3"
+    # The fast engines run first at each size, so a long run of another cannot disturb them.
+    engines: dict[str, tuple[Callable[[Workload, float], Cell], int]] = {
+        ours: (ours_m3_engine(), args.repeat),
+    }
+    # Our vLLM plugin reads the dialect from the tokenizer's vocabulary.
+    engines["minimax_rs"] = (vllm_engine("minimax_rs", tokenizer, m3=True), args.repeat)
+    sglang = None if args.no_sglang else sglang_m3_engine()
+    if sglang is not None:
+        engines[sglang_name] = (sglang, args.repeat)
+    engines[vllm_name] = (vllm_engine("minimax_m3", tokenizer, m3=True), args.repeat_builtin)
+
+    workloads = [build_workload(tokenizer, n, "m3") for n in args.lines]
+    warm = build_workload(tokenizer, 8, "m3")
+    for run, _ in engines.values():
+        run(warm, args.max_seconds)
+    results: dict[int, dict[str, Cell]] = {}
+    for w in workloads:
+        results[w.lines] = {}
+        for name, (run, repeat) in engines.items():
+            cell = best_of(run, w, args.max_seconds, repeat)
+            results[w.lines][name] = cell
+            status = {True: "ok", False: "WRONG ARGUMENTS", None: "stopped"}[cell.correct]
+            print(
+                f"  {w.lines} lines, {name}: {cell.show()} µs/token ({status}; "
+                f"{cell.tokens_done}/{w.tool_tokens} tool-phase tokens; first argument byte "
+                f"{_first_arg(cell)}; {time.strftime('%H:%M:%S')})",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    names = [n for n in (vllm_name, "minimax_rs", sglang_name, ours) if n in engines]
+    print(
+        f'\nvLLM {vllm_version}, MiniMax-M3 (thinking_mode="enabled"), one token per delta; µs '
+        "per token in the tool-call phase (lower is better). vLLM through "
+        'ParserManager -> Parser.parse_delta; minimax-parser\'s StreamParser(dialect="m3") '
+        "and SGLang's detectors driven directly.\n"
+    )
+    # Like with like: vLLM's built-in against our plugin (the same vLLM path), SGLang's
+    # detectors against our parser (both driven directly).
+    ratios = [(a, b) for a, b in ((vllm_name, "minimax_rs"), (sglang_name, ours)) if a in names]
+    header = ["content lines", "tokens (tool phase / total)", *names]
+    header += [f"{a} / {b}" for a, b in ratios]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for w in workloads:
+        row = results[w.lines]
+        cells = [
+            f"{w.lines:,}",
+            f"{w.tool_tokens:,} / {sum(len(i) for _, i in w.deltas):,}",
+            *(row[n].show() + ("" if row[n].correct is not False else " (wrong)") for n in names),
+            *(
+                ("> " if row[a].lower_bound else "")
+                + f"{row[a].us_per_token / row[b].us_per_token:,.1f}x"
+                for a, b in ratios
+            ),
+        ]
+        print("| " + " | ".join(cells) + " |")
+
+    print(
+        "\nThe call's first argument byte after `{`: tool-call-phase tokens until the delta that "
+        "carries it / parser time until then\n"
+    )
+    print("| content lines | " + " | ".join(names) + " |")
+    print("|" + "---|" * (len(names) + 1))
+    for w in workloads:
+        print(
+            f"| {w.lines:,} | " + " | ".join(_first_arg(results[w.lines][n]) for n in names) + " |"
+        )
+
+    first, last = workloads[0].lines, workloads[-1].lines
+    print()
+    for n in names:
+        a, b = results[first][n], results[last][n]
+        growth = b.us_per_token / a.us_per_token
+        target = f" (target ≤ 1.2x: {'met' if growth <= 1.2 else 'MISSED'})" if n == ours else ""
+        bound = "> " if b.lower_bound else ""
+        print(f"* {n}, per-token cost {last:,} vs {first:,} lines: {bound}{growth:.2f}x{target}")
+    print(
+        f"* budget {args.max_seconds:g} s per cell; best of {args.repeat} "
+        f"({args.repeat_builtin} for vLLM's built-in)"
+    )
+    print(f"* command: {' '.join([sys.executable, *sys.argv])}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--lines", type=int, nargs="+", default=[80, 320, 1280])
@@ -515,9 +730,23 @@ def main() -> None:
     )
     ap.add_argument("--repeat", type=int, default=7, help="best of N for minimax_rs and SGLang")
     ap.add_argument("--no-sglang", action="store_true")
+    ap.add_argument(
+        "--dialect",
+        choices=["m2", "m3"],
+        default="m2",
+        help="m3: the MiniMax-M3 workload (vLLM 0.32 only)",
+    )
+    ap.add_argument(
+        "--repeat-builtin", type=int, default=3, help="m3: best of N for vLLM's minimax_m3"
+    )
     args = ap.parse_args()
 
     vllm_version = importlib.import_module("vllm").__version__
+    if args.dialect == "m3":
+        if vllm_version.startswith("0.11."):
+            ap.error("--dialect m3 needs vLLM 0.32 (0.11 has no minimax_m3 parser)")
+        main_m3(args, vllm_version)
+        return
     if vllm_version.startswith("0.11."):
         main_legacy(args, vllm_version)
         return

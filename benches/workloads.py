@@ -63,6 +63,23 @@ def write_file_response(lines: int) -> str:
     )
 
 
+#: MiniMax-M3's marker in front of every structural tag of a tool-call block.
+M3_MARKER = "]<]minimax[>["
+
+
+def write_file_response_m3(lines: int) -> str:
+    """The same response in MiniMax-M3's format, as its chat template lays it out (no whitespace
+    between elements; ``thinking_mode="enabled"``, so it starts in reasoning): reasoning, a short
+    reply, then one write_file call whose ``content`` element holds ``lines`` lines of code."""
+    n = M3_MARKER
+    return (
+        "The user wants the module rewritten; I will write the whole file.</mm:think>"
+        f'Writing it now.{n}<tool_call>\n{n}<invoke name="write_file">'
+        f"{n}<path>src/lib.rs{n}</path>{n}<content>{code_lines(lines)}{n}</content>"
+        f"{n}</invoke>\n{n}</tool_call>"
+    )
+
+
 def reasoning_prose(size: int) -> str:
     words = "the user wants to refactor module so I should check which functions are called".split()
     out, i, n = [], 0, 0

@@ -1,4 +1,5 @@
-"""Shared setup for the vLLM plugin suite: a small real tokenizer, the fixtures, stream helpers.
+"""Shared setup for the vLLM plugin suite: small real tokenizers (MiniMax-M2 and MiniMax-M3),
+the fixtures of each dialect, M3 prompts, stream helpers.
 
 The tests drive vLLM's own code. They are skipped only when MINIMAX_PARSER_SKIP_VLLM=1; otherwise
 a missing vLLM is an error.
@@ -16,10 +17,7 @@ from typing import Any
 import pytest
 
 import minimax_parser.conformance as conformance
-
-# The package's fixture loader (fixtures shipped as package data), re-exported for the suite.
 from minimax_parser.conformance import Fixture as Fixture
-from minimax_parser.conformance import load_fixtures as load_fixtures
 
 SKIP = os.environ.get("MINIMAX_PARSER_SKIP_VLLM") == "1"
 
@@ -52,6 +50,32 @@ SPECIAL = {
 PROMPT_IN_REASONING = "]~!b[]~b]system\nYou are helpful.[e~[\n]~b]user\nHi[e~[\n]~b]ai\n<think>\n"
 PROMPT_AFTER_REASONING = "]~!b[]~b]user\nHi[e~[\n]~b]ai\n<think>\n</think>\n\n"
 
+# MiniMax-M3: the namespace token and the think tags at their ids in the real M3 vocabulary (added
+# tokens, not special ones); every other M3 tag is ordinary text. The turn tokens are M2's.
+M3_MARKERS = {"]<]minimax[>[": 200058, "<mm:think>": 200059, "</mm:think>": 200060}
+N = "]<]minimax[>["
+# M3's chat template opens every prompt with a system block whose thinking instructions quote the
+# reasoning tags (paraphrased here), so a prompt holds <mm:think></mm:think> and </mm:think> long
+# before its end. The end depends on chat_template_kwargs["thinking_mode"].
+M3_SYSTEM = (
+    "]~!b[]~b]system\nYou are a helpful assistant.\n\n<thinking_instructions>\nYou can reason "
+    "step by step before you respond. With thinking enabled, wrap your reasoning in "
+    "<mm:think></mm:think> tags before the response. With thinking disabled, begin the response "
+    "directly after the </mm:think> prefix. With adaptive thinking, decide for each turn whether "
+    "to think.\nCurrent thinking mode: {mode}.\n</thinking_instructions>[e~[\n"
+)
+M3_PROMPT_END = {"enabled": "<mm:think>", "disabled": "</mm:think>", "adaptive": ""}
+
+
+def m3_prompt(mode: str = "adaptive", user: str = "Hi") -> str:
+    """The text of an M3 prompt as the template renders it for ``thinking_mode=mode``."""
+    return M3_SYSTEM.format(mode=mode) + f"]~b]user\n{user}[e~[\n]~b]ai\n" + M3_PROMPT_END[mode]
+
+
+def load_fixtures(dialect: str = "m2") -> list[Fixture]:
+    """The package's golden fixtures (shipped as package data) of one dialect."""
+    return [f for f in conformance.load_fixtures() if f.dialect == dialect]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not SKIP:
@@ -70,18 +94,46 @@ def _build_tokenizer() -> Any:
 
 
 _TOKENIZER: Any = None
+_M3_TOKENIZER: Any = None
+
+# M3 text the M3 tokenizer is trained on besides the M3 fixtures: the prompts and a tool block.
+M3_TRAINING = [
+    *(m3_prompt(mode) for mode in M3_PROMPT_END),
+    f'<mm:think>plan</mm:think>Answer.{N}<tool_call>\n{N}<invoke name="get_weather">{N}<location>'
+    f"Paris{N}</location>{N}<days>3{N}</days>{N}</invoke>\n{N}</tool_call>",
+]
 
 
 def get_tokenizer() -> Any:
+    """The MiniMax-M2 test tokenizer."""
     global _TOKENIZER
     if _TOKENIZER is None:
         _TOKENIZER = _build_tokenizer()
     return _TOKENIZER
 
 
+def get_m3_tokenizer() -> Any:
+    """The MiniMax-M3 test tokenizer: the conformance command's (``]<]minimax[>[``,
+    ``<mm:think>``, ``</mm:think>`` as non-special added tokens at 200058-200060, the turn tokens
+    special), trained on the M3 fixtures and :data:`M3_TRAINING`."""
+    global _M3_TOKENIZER
+    if _M3_TOKENIZER is None:
+        texts = [f.input for f in load_fixtures("m3")] + M3_TRAINING
+        _M3_TOKENIZER = conformance.build_tokenizer(texts, "m3")
+        added = _M3_TOKENIZER.get_added_vocab()
+        assert {t: added.get(t) for t in M3_MARKERS} == M3_MARKERS
+        assert not any(t in added for t in ("<think>", "</think>", "<minimax:tool_call>"))
+    return _M3_TOKENIZER
+
+
 @pytest.fixture(scope="session")
 def tokenizer() -> Any:
     return get_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def m3_tokenizer() -> Any:
+    return get_m3_tokenizer()
 
 
 def token_deltas(tokenizer: Any, text: str, per_delta: int) -> Iterator[tuple[str, list[int]]]:

@@ -1,5 +1,6 @@
-"""Differential tests: vLLM 0.32.0's built-in ``minimax_m2`` and SGLang 0.5.23's
-``MinimaxM2Detector`` on the golden fixtures.
+"""Differential tests: vLLM 0.32.0's built-in parsers and SGLang 0.5.23's detectors on the golden
+fixtures of both dialects (M2 fixtures through ``minimax_m2`` and ``MinimaxM2Detector``, M3
+fixtures through ``minimax_m3`` and ``MinimaxM3Detector``; see minimax_parser.conformance).
 
 Where an engine agrees with SPEC (the fixture's expected message), we must agree with it too.
 Where it does not, the fixture must say why in its ``engines`` field ("their bug: …" or
@@ -18,6 +19,9 @@ import pytest
 import minimax_parser.conformance as conformance
 
 ENGINES = {"vllm": "vllm-0.32.0", "sglang": "sglang-0.5.23"}
+# Each engine must have at least this many fixtures of each dialect it can run (options it has no
+# switch for make a fixture not applicable), so neither dialect can silently drop out.
+MIN_APPLICABLE = {"m2": 250, "m3": 250}
 
 
 def _vllm_version() -> str:
@@ -47,11 +51,11 @@ def test_engine_agreements_and_annotated_differences(
         "minimax-parser", [r.fixture for r in results])[1]}  # fmt: skip
     unexplained: list[str] = []
     stale: list[str] = []
-    applicable = 0
+    applicable = dict.fromkeys(conformance.DIALECTS, 0)
     for r in results:
         if not r.applicable:
             continue
-        applicable += 1
+        applicable[r.fixture.dialect] += 1
         note = r.fixture.engines.get(key, "")
         if r.passed:
             # They agree with SPEC, so we must agree with them.
@@ -62,7 +66,7 @@ def test_engine_agreements_and_annotated_differences(
         elif not note.startswith(("their bug", "policy")):
             got: Any = r.error or {"one_shot": r.one_shot, "streamed": r.streamed}
             unexplained.append(f"{r.fixture.name}: got {got}")
-    assert applicable > 250
+    assert all(applicable[d] >= n for d, n in MIN_APPLICABLE.items()), applicable
     assert not unexplained, f"{len(unexplained)} unexplained differences:\n" + "\n".join(
         unexplained[:20]
     )

@@ -31,6 +31,7 @@ from conftest import (
     SPECIAL,
     VLLM_VERSION,
     Fixture,
+    get_m3_tokenizer,
     load_fixtures,
     make_request,
     token_deltas,
@@ -405,6 +406,16 @@ def test_missing_markers_become_an_error_response(tokenizer: Any) -> None:
 
     lines = asyncio.run(run())
     assert "needs the MiniMax-M2 tokenizer" in lines[0] and lines[-1] == "data: [DONE]\n\n"
+
+
+def test_m3_tokenizer_is_refused() -> None:
+    """vLLM 0.11 has no MiniMax-M3 model; an M3 tokenizer (namespace token in the vocabulary) is
+    an error naming the vLLM release that serves M3, at the first request."""
+    obj = serving()
+    m3 = get_m3_tokenizer()
+    for build in (obj.reasoning_parser, obj.tool_parser):
+        with pytest.raises(RuntimeError, match=r"minimax_rs.*MiniMax-M3.*vLLM 0\.32"):
+            build(m3)
 
 
 def test_token_id_helpers(tokenizer: Any) -> None:

@@ -142,9 +142,9 @@ class ReplayEngineClient:
     dead_error = RuntimeError("engine dead")
     input_processor = None
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, model_config: _ModelConfig | None = None) -> None:
         hf_renderer = importlib.import_module("vllm.renderers.hf")
-        self.model_config = _ModelConfig()
+        self.model_config = model_config or _ModelConfig()
         self.model_config.multimodal_config = importlib.import_module(
             "vllm.config"
         ).MultiModalConfig()

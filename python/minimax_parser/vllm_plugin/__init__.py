@@ -6,10 +6,12 @@ Registered through the ``vllm.general_plugins`` entry point (``register``), so a
     vllm serve MiniMaxAI/MiniMax-M2.1 --trust-remote-code --enable-auto-tool-choice \\
         --tool-call-parser minimax_rs --reasoning-parser minimax_rs
 
-``--reasoning-parser minimax_rs_append_think`` keeps think blocks inline in ``content``
-(SPEC's ``reasoning="inline"``). Pointing ``--tool-parser-plugin`` / ``--reasoning-parser-plugin``
-at this package (by name on vLLM 0.32, or at this file's path, which vLLM 0.11 requires) also
-registers the parsers.
+The same flags serve MiniMax-M3: the tokenizer's vocabulary selects the dialect (``]<]minimax[>[``
+→ M3), and M3's ``thinking_mode`` chat-template kwarg and the end of the prompt set where a
+response starts. ``--reasoning-parser minimax_rs_append_think`` keeps think blocks inline in
+``content`` (SPEC's ``reasoning="inline"``). Pointing ``--tool-parser-plugin`` /
+``--reasoning-parser-plugin`` at this package (by name on vLLM 0.32, or at this file's path, which
+vLLM 0.11 requires) also registers the parsers.
 
 Layout (see docs/vllm.md): ``common`` holds everything that does not need vLLM; ``v0_32`` (the
 unified ``Parser`` API) and ``v0_11`` (the legacy serving path) each import their vLLM generation

@@ -16,6 +16,9 @@ With our reasoning parser and our tool parser both active for a request, one
 generator's hand-off question (``is_reasoning_end`` on this step's ids or the prompt) is answered
 ``False``, because the generator would otherwise strip the content of the hand-off delta and
 re-send it to the tool parser one step later, losing it when that delta is the last one.
+
+MiniMax-M3 is not served here: vLLM 0.11 has no M3 model. A tokenizer with M3's namespace token is
+refused (:func:`m2_marker_ids`); the plugin parses M3 on vLLM 0.32 (``v0_32``).
 """
 
 from __future__ import annotations
@@ -46,11 +49,13 @@ from vllm.reasoning import ReasoningParser, ReasoningParserManager  # type: igno
 import minimax_parser as mp
 from minimax_parser.vllm_plugin.common import (
     APPEND_THINK_PARSER_NAME,
+    M3_NAMESPACE,
     REASONING_PARSER_NAME,
     TOOL_PARSER_NAME,
     DeltaTypes,
     FirstReasoning,
     MarkerIds,
+    MissingMarkersError,
     Mode,
     Response,
     TokenIdAnswers,
@@ -68,6 +73,17 @@ _HOOK = "__minimax_rs_hook__"
 def vllm_ids(_index: int) -> str:
     """Tool-call ids as vLLM makes them (``chatcmpl-tool-…``)."""
     return str(make_tool_call_id())
+
+
+def m2_marker_ids(tokenizer: Any, owner: str) -> MarkerIds:
+    """The MiniMax-M2 marker ids of ``tokenizer``; an M3 tokenizer is an error here."""
+    ids = marker_ids(tokenizer, owner)
+    if ids.dialect != "m2":
+        raise MissingMarkersError(
+            f"{owner}: this is a MiniMax-M3 tokenizer (its vocabulary has {M3_NAMESPACE}); "
+            "the plugin parses MiniMax-M3 on vLLM 0.32 and later, not on vLLM 0.11."
+        )
+    return ids
 
 
 def _ours(cls: Any, base: type) -> bool:
@@ -179,7 +195,7 @@ class MinimaxRsReasoningParser(TokenIdAnswers, ReasoningParser):  # type: ignore
 
     def __init__(self, tokenizer: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(tokenizer, *args, **kwargs)
-        self.ids: MarkerIds = marker_ids(tokenizer, f"--reasoning-parser {self.name}")
+        self.ids: MarkerIds = m2_marker_ids(tokenizer, f"--reasoning-parser {self.name}")
         self._served = _SERVED.get()
         self._first: dict[int, FirstReasoning] = {}  # standalone, per choice
         self._step_ids: tuple[Any, ...] = ()  # the id lists of the current step (linked)
@@ -275,7 +291,7 @@ class MinimaxRsToolParser(ToolParser):  # type: ignore[misc]
 
     def __init__(self, tokenizer: Any) -> None:
         super().__init__(tokenizer)
-        marker_ids(tokenizer, f"--tool-call-parser {TOOL_PARSER_NAME}")
+        m2_marker_ids(tokenizer, f"--tool-call-parser {TOOL_PARSER_NAME}")
         self._served = _SERVED.get()
         self._choices: dict[int, Response] = {}  # standalone, per choice
 

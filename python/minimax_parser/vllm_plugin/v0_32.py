@@ -9,6 +9,10 @@ around our tool parser *and* one of our reasoning parsers, it returns :class:`Mi
 instead, which parses the whole response with one :class:`~.common.Response`. Every other
 combination keeps vLLM's composition; our parser classes then work standalone (reasoning first,
 the raw rest handed over; or tool calls after another reasoning parser).
+
+The dialect (MiniMax-M2 or M3) comes from the tokenizer's vocabulary (``common.marker_ids``); for
+M3, where a response starts comes from the ``thinking_mode`` chat-template kwarg, which vLLM
+passes to every reasoning parser it builds, and from the end of the prompt.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import minimax_parser as mp
 from minimax_parser.vllm_plugin.common import (
     APPEND_THINK_PARSER_NAME,
     REASONING_PARSER_NAME,
+    THINKING_MODE,
     TOOL_PARSER_NAME,
     DeltaTypes,
     FirstReasoning,
@@ -49,6 +54,7 @@ from minimax_parser.vllm_plugin.common import (
     TokenIdAnswers,
     marker_ids,
     prepend_think,
+    raw_after_reasoning,
     split_after_reasoning,
     to_delta,
 )
@@ -90,6 +96,9 @@ class MinimaxRsReasoningParser(TokenIdAnswers, ReasoningParser):  # type: ignore
     Inside :class:`MinimaxRsParser` it only answers the token-id questions. Composed by vLLM
     with another tool parser, or none, it parses the first reasoning segment and hands the raw
     text after it over, as vLLM's own reasoning parsers do.
+
+    vLLM builds it with the request's ``chat_template_kwargs`` (the serving layer, and the engine
+    core for structured outputs); M3's ``thinking_mode`` is read from them.
     """
 
     engine_based_streaming = True
@@ -99,16 +108,39 @@ class MinimaxRsReasoningParser(TokenIdAnswers, ReasoningParser):  # type: ignore
     def __init__(self, tokenizer: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(tokenizer, *args, **kwargs)
         self.ids: MarkerIds = marker_ids(tokenizer, f"--reasoning-parser {self.name}")
-        self._first = FirstReasoning(self.mode)
+        template_kwargs = kwargs.get("chat_template_kwargs") or {}
+        self.thinking_mode = template_kwargs.get(THINKING_MODE)
+        self.start_in_reasoning = self.ids.starts_in_reasoning(None, self.thinking_mode)
+        self._first = FirstReasoning(
+            self.mode, dialect=self.ids.dialect, start_in_reasoning=self.start_in_reasoning
+        )
         self._flush = ""  # streaming: the raw text after the reasoning, for finish_streaming
+
+    def adjust_initial_state_from_prompt(self, prompt_token_ids: Sequence[int]) -> None:
+        """vLLM's streaming loop, when ``is_reasoning_end(prompt)`` is ``False``: the prompt
+        decides where an M3 response starts."""
+        self.start_in_reasoning = self.ids.starts_in_reasoning(prompt_token_ids, self.thinking_mode)
+        self._first.start_in_reasoning = self.start_in_reasoning
 
     # -- standalone parsing --------------------------------------------------------------
     def extract_reasoning(self, model_output: str, request: Any) -> tuple[str | None, str | None]:
+        dialect = self.ids.dialect
         if self.mode == "inline":
-            return None, prepend_think(model_output)
-        rest = split_after_reasoning(model_output) or ""
-        msg = mp.parse(model_output[: len(model_output) - len(rest)])
-        return msg.reasoning, rest.strip() or None
+            if not self.start_in_reasoning:
+                return None, model_output
+            return None, prepend_think(model_output, dialect)
+        if dialect == "m2":
+            rest = split_after_reasoning(model_output) or ""
+            msg = mp.parse(model_output[: len(model_output) - len(rest)])
+            return msg.reasoning, rest.strip() or None
+        first = FirstReasoning(
+            self.mode, dialect=dialect, start_in_reasoning=self.start_in_reasoning
+        )
+        events, rest = first.feed(model_output)
+        events += first.finish()
+        reasoning = "".join(e.text for e in events if isinstance(e, mp.ReasoningDelta))
+        rest += "".join(e.text for e in events if isinstance(e, mp.ContentDelta))
+        return reasoning or None, rest.strip() or None
 
     def has_engine_confirmed_reasoning_end(self) -> bool:
         return self._first.done
@@ -148,15 +180,25 @@ class MinimaxRsToolParser(ToolParser):  # type: ignore[misc]
     reasoning parser, it parses what it is given starting outside reasoning: the raw text after
     another reasoning parser, or (no reasoning parser: vLLM sets ``skip_reasoning_parsing``) the
     whole response with think markup kept as content.
+
+    M2: vLLM's ``minimax`` structural tag constrains ``required`` / named ``tool_choice`` to the
+    native format. That tag is M2's markup, and vLLM has none for M3; with an M3 tokenizer this
+    parser sets no structural tag and, like vLLM's ``minimax_m3``, parses those choices from
+    the native output (``supports_required_and_named = False``).
     """
 
-    structural_tag_model = "minimax"
+    structural_tag_model: str | None = "minimax"
     engine_based_streaming = True
 
     def __init__(self, tokenizer: Any, tools: Any = None) -> None:
         super().__init__(tokenizer, tools)
-        marker_ids(tokenizer, f"--tool-call-parser {TOOL_PARSER_NAME}")
-        self._response = Response(start_in_reasoning=False, id_generator=vllm_ids)
+        ids = marker_ids(tokenizer, f"--tool-call-parser {TOOL_PARSER_NAME}")
+        if ids.dialect == "m3":
+            self.structural_tag_model = None
+            self.supports_required_and_named = False
+        self._response = Response(
+            dialect=ids.dialect, start_in_reasoning=False, id_generator=vllm_ids
+        )
         self._response.use_tools(tools)
 
     @property
@@ -198,7 +240,8 @@ class MinimaxRsParser(DelegatingParser):  # type: ignore[misc]
     :class:`~.common.Response` parses all of it, starting where the prompt left off.
 
     ``set_prompt_token_ids`` (non-streaming) or the first ``parse_delta``'s prompt sets the start
-    state, so a prompt that already closed reasoning is honoured in both modes. The request's
+    state, so a prompt that already closed reasoning is honoured in both modes (M3: with the
+    ``thinking_mode`` chat-template kwarg, see ``common.M3MarkerIds``). The request's
     ``tool_choice`` and ``include_reasoning`` are applied as vLLM applies them; ``parse`` keeps
     vLLM's own ``tool_choice`` policy (``DelegatingParser.parse``) around one parse of the output.
     """
@@ -207,14 +250,22 @@ class MinimaxRsParser(DelegatingParser):  # type: ignore[misc]
         super().__init__(tokenizer, tools, *args, **kwargs)
         reasoning: MinimaxRsReasoningParser = self._reasoning_parser
         self._ids = reasoning.ids
-        self._response = Response(reasoning.mode, id_generator=vllm_ids)
+        self._thinking_mode = reasoning.thinking_mode
+        self._response = Response(
+            reasoning.mode,
+            dialect=self._ids.dialect,
+            start_in_reasoning=reasoning.start_in_reasoning,
+            id_generator=vllm_ids,
+        )
         self._response.use_tools(tools)
         self._parsed: tuple[str, mp.Message] | None = None  # non-streaming: (tool text, parse)
         self._counter: ReasoningCounter | None = None
 
     def set_prompt_token_ids(self, prompt_token_ids: Sequence[int]) -> None:
         if not self._response.started:
-            self._response.start_in_reasoning = self._ids.starts_in_reasoning(prompt_token_ids)
+            self._response.start_in_reasoning = self._ids.starts_in_reasoning(
+                prompt_token_ids, self._thinking_mode
+            )
 
     def count_reasoning_tokens(self, token_ids: Sequence[int]) -> int:
         if self._counter is None:
@@ -260,7 +311,9 @@ class MinimaxRsParser(DelegatingParser):  # type: ignore[misc]
         r.use_tools(request.tools)
         msg = r.parse(model_output)
         if r.mode == "inline":
-            rest = prepend_think(model_output) if r.start_in_reasoning else model_output
+            rest = prepend_think(model_output, r.dialect) if r.start_in_reasoning else model_output
+        elif r.dialect == "m3":
+            rest = raw_after_reasoning(model_output, r.dialect, r.start_in_reasoning)
         elif r.start_in_reasoning:
             rest = split_after_reasoning(model_output) or ""
         else:
