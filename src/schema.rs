@@ -336,6 +336,12 @@ impl Tool {
     /// Builds a tool from a JSON tool definition: the OpenAI form
     /// `{"type": "function", "function": {"name", "parameters"}}` or the bare `{"name", "parameters"}`.
     pub fn from_json(def: &Value) -> Result<Tool, crate::Error> {
+        Tool::build(def, true)
+    }
+
+    /// As [`Tool::from_json`]; the schema graph only when `graph` (MiniMax-M3 needs it, M2
+    /// parameters are typed at the top level only).
+    fn build(def: &Value, graph: bool) -> Result<Tool, crate::Error> {
         let Value::Object(map) = def else {
             return Err(crate::Error::InvalidTool(format!(
                 "expected a JSON object, got {}",
@@ -354,6 +360,7 @@ impl Tool {
             )
         })?;
         let mut params = FnvMap::default();
+        let want_graph = graph;
         let mut graph = Graph::default();
         if let Some(root) = func.get("parameters") {
             let mut compiler = Compiler::new(root);
@@ -368,7 +375,9 @@ impl Tool {
                     params.insert(k.clone(), types);
                 }
             }
-            graph = Graph::build(root, &mut compiler)?;
+            if want_graph {
+                graph = Graph::build(root, &mut compiler)?;
+            }
         }
         Ok(Tool {
             name: name.to_string(),
@@ -567,9 +576,19 @@ impl ToolSet {
     /// Builds the set from tool definitions (see [`Tool::from_json`]). A later tool with the
     /// same name replaces an earlier one.
     pub fn from_json(defs: &[Value]) -> Result<ToolSet, crate::Error> {
+        ToolSet::build(defs, true)
+    }
+
+    /// As [`ToolSet::from_json`], compiling only what `dialect` needs: M2 types parameters at
+    /// the top level only, so it skips the schema graph that M3's nested elements need.
+    pub fn for_dialect(defs: &[Value], dialect: crate::Dialect) -> Result<ToolSet, crate::Error> {
+        ToolSet::build(defs, dialect == crate::Dialect::M3)
+    }
+
+    fn build(defs: &[Value], graphs: bool) -> Result<ToolSet, crate::Error> {
         let mut tools = FnvMap::default();
         for (i, d) in defs.iter().enumerate() {
-            let tool = Tool::from_json(d).map_err(|e| match e {
+            let tool = Tool::build(d, graphs).map_err(|e| match e {
                 crate::Error::InvalidTool(msg) => {
                     crate::Error::InvalidTool(format!("tools[{i}]: {msg}"))
                 }

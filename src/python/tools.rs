@@ -144,7 +144,11 @@ fn array(items: &Bound<'_, PyTuple>, depth: usize) -> Result<Value, ConvError> {
     Ok(Value::Array(out))
 }
 
-fn tools_from_py(py: Python<'_>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<Arc<ToolSet>> {
+fn tools_from_py(
+    py: Python<'_>,
+    tools: Option<&Bound<'_, PyAny>>,
+    dialect: crate::Dialect,
+) -> PyResult<Arc<ToolSet>> {
     let Some(tools) = tools.filter(|t| !t.is_none()) else {
         return Ok(Arc::new(ToolSet::default()));
     };
@@ -171,7 +175,7 @@ fn tools_from_py(py: Python<'_>, tools: Option<&Bound<'_, PyAny>>) -> PyResult<A
         defs.push(def);
     }
     // Compiling is linear in the schemas' size (SPEC §9); other Python threads run meanwhile.
-    let set = py.detach(|| guard(|| Ok(ToolSet::from_json(&defs)?)))?;
+    let set = py.detach(|| guard(|| Ok(ToolSet::for_dialect(&defs, dialect)?)))?;
     Ok(Arc::new(set))
 }
 
@@ -207,7 +211,7 @@ pub(super) fn options(
 ) -> PyResult<Options> {
     let dialect = dialect.0;
     Ok(Options {
-        tools: tools_from_py(py, tools)?,
+        tools: tools_from_py(py, tools, dialect)?,
         reasoning: reasoning.0,
         start_in_reasoning: start_in_reasoning.unwrap_or(dialect.starts_in_reasoning()),
         tool_calls_in_reasoning: tool_calls_in_reasoning.0,
