@@ -112,6 +112,8 @@ impl ToText for Bound<'_, PyString> {
 #[pyo3(signature = (text, *, tools=None, reasoning=Choice(ReasoningMode::Separate), start_in_reasoning=None,
                     tool_calls_in_reasoning=Choice(ToolCallsInReasoning::Extract), dialect=Choice(Dialect::M2), id_generator=None),
                     text_signature = "(text, *, tools=None, reasoning='separate', start_in_reasoning=None, tool_calls_in_reasoning='extract', dialect='m2', id_generator=None)")]
+// One argument per keyword option: that is how PyO3 declares a Python signature.
+#[allow(clippy::too_many_arguments)]
 fn parse(
     py: Python<'_>,
     text: &Bound<'_, PyAny>,
