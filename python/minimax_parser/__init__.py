@@ -14,6 +14,17 @@ MiniMax-M3 writes another format (``dialect="m3"``), and starts outside reasonin
 ...                f'{N}<x>1{N}</x>{N}</invoke>{N}</tool_call>', dialect="m3")
 >>> (msg.reasoning, msg.content, msg.tool_calls[0].arguments)
 ('Thinking.', 'Hi!', '{"x": 1}')
+
+:func:`render` gives back the text the chat template writes for a turn, and
+:func:`inline_reasoning` moves a history's reasoning into its content, so that the next prompt
+keeps it:
+
+>>> print(mp.render(msg, dialect="m3").replace(N, "N"))
+<mm:think>Thinking.</mm:think>Hi!N<tool_call>
+N<invoke name="f">N<x>1N</x>N</invoke>
+N</tool_call>
+>>> mp.inline_reasoning([{"role": "assistant", "content": "Hi!", "reasoning_content": "Hmm."}])
+[{'role': 'assistant', 'content': '<think>\\nHmm.\\n</think>\\n\\nHi!'}]
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ from ._core import (
     __version__,
     parse,
 )
+from .render import inline_reasoning, render
 
 Event: TypeAlias = ReasoningDelta | ContentDelta | ToolCallStart | ToolCallDelta | ToolCallEnd
 """Any event returned by :meth:`StreamParser.feed` and :meth:`StreamParser.finish`."""
@@ -47,5 +59,7 @@ __all__ = [
     "ToolCallEnd",
     "ToolCallStart",
     "__version__",
+    "inline_reasoning",
     "parse",
+    "render",
 ]
