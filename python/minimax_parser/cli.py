@@ -185,6 +185,11 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
             args.timeout,
             max_connections=args.max_connections,
             max_body_bytes=args.max_body_bytes,
+            restore_reasoning=args.restore_reasoning,
+            reasoning_store=args.reasoning_store,
+            reasoning_store_entries=args.reasoning_store_entries,
+            reasoning_store_bytes=args.reasoning_store_bytes,
+            reasoning_store_ttl=args.reasoning_store_ttl,
             **_options(args),
         )
     except ImportError as e:
@@ -221,6 +226,7 @@ def _add_parser_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``minimax-parser`` command."""
     from . import proxy as proxy_defaults  # its defaults; aiohttp is imported only to serve
+    from . import reasoning_store as store_defaults
 
     ap = argparse.ArgumentParser(
         prog="minimax-parser",
@@ -277,6 +283,46 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="largest request body accepted, 413 beyond "
         f"(default {proxy_defaults.DEFAULT_MAX_BODY_BYTES}, 32 MiB)",
+    )
+    x.add_argument(
+        "--restore-reasoning",
+        choices=proxy_defaults.RESTORE_MODES,
+        default=proxy_defaults.DEFAULT_RESTORE,
+        help="when a request's history holds an assistant turn the proxy served, without its "
+        "reasoning: put the think block back into its content (inline), set its "
+        "reasoning_content (field), or leave it (off: nothing is stored either); "
+        f"default {proxy_defaults.DEFAULT_RESTORE}",
+    )
+    x.add_argument(
+        "--reasoning-store",
+        default="memory",
+        metavar="memory|redis://HOST:PORT/DB",
+        help="where served turns' reasoning is kept: in the proxy (memory, the default) or in "
+        "Redis, shared by several proxies (pip install 'minimax-parser[redis]')",
+    )
+    x.add_argument(
+        "--reasoning-store-entries",
+        type=int,
+        default=store_defaults.DEFAULT_MAX_ENTRIES,
+        metavar="N",
+        help="keys the memory store holds (one per tool call, or one per turn without calls), "
+        f"least recently used out (default {store_defaults.DEFAULT_MAX_ENTRIES})",
+    )
+    x.add_argument(
+        "--reasoning-store-bytes",
+        type=int,
+        default=store_defaults.DEFAULT_MAX_BYTES,
+        metavar="N",
+        help="bytes of keys and reasoning the memory store holds, least recently used out "
+        f"(default {store_defaults.DEFAULT_MAX_BYTES}, 64 MiB)",
+    )
+    x.add_argument(
+        "--reasoning-store-ttl",
+        type=float,
+        default=store_defaults.DEFAULT_TTL,
+        metavar="SECONDS",
+        help="seconds a stored reasoning is kept after it was last stored or restored "
+        f"(default {store_defaults.DEFAULT_TTL:g})",
     )
     _add_parser_options(x)
     x.set_defaults(func=_cmd_proxy)

@@ -97,6 +97,9 @@ class Gauge(Counter):
     def dec(self, amount: float = 1.0, **labels: str) -> None:
         self.inc(-amount, **labels)
 
+    def set(self, value: float, **labels: str) -> None:
+        self.values[self._key(labels)] = value
+
 
 class Histogram(_Metric):
     """Observations counted into cumulative buckets (``le``), with their sum and count."""

@@ -4,8 +4,9 @@ through in ``content`` (``minimax-parser proxy --upstream URL [--dialect m3]``).
 Routes (nothing else reaches the upstream; every other path is a 404 JSON error):
 
 * ``POST /v1/chat/completions`` is forwarded to ``{upstream}/chat/completions`` with the client's
-  body (unchanged, once it passed the checks below) and ``Authorization`` header; the answer comes
-  back parsed by :class:`~minimax_parser.openai_stream.StreamRewriter` (server-sent events) or
+  body (unchanged once it passed the checks below, unless reasoning is restored into it: see
+  below) and ``Authorization`` header; the answer comes back parsed by
+  :class:`~minimax_parser.openai_stream.StreamRewriter` (server-sent events) or
   :func:`~minimax_parser.openai_stream.wrap_completion` (one JSON ``chat.completion``), typed by
   the request's ``tools``. ``tool_choice="none"`` drops the parsed calls (the markup does not leak
   into ``content``), as the vLLM plugin does; ``"required"`` and named choices are forwarded for
@@ -20,6 +21,15 @@ Routes (nothing else reaches the upstream; every other path is a 404 JSON error)
 * ``GET /health``: 200 when the upstream answers ``GET {upstream}/models`` within
   :data:`HEALTH_TIMEOUT` seconds with a status below 500, else 503.
 * ``GET /metrics``: Prometheus text exposition (:mod:`minimax_parser.metrics`).
+
+Reasoning continuity (``restore_reasoning``, default ``"inline"``): the proxy remembers the
+reasoning of each assistant turn it serves (under its tool-call ids, or its content's hash for
+a turn without calls; :mod:`minimax_parser.reasoning_store`) once the response is complete, and
+when a later request's history holds such a turn without reasoning (no ``reasoning_content``
+or ``reasoning``, no think block in ``content``), that turn goes upstream restored: the
+dialect's think block before its content (``"inline"``) or in ``reasoning_content``
+(``"field"``). Only then is the body serialised again (:mod:`minimax_parser.proxy_reasoning`);
+a request with nothing to restore goes upstream byte for byte. ``"off"`` does neither.
 
 Failures, as a client sees them (every error the proxy makes is
 ``{"error": {"message": ..., "type": ...}}``, and the same ``type`` is the ``kind`` label of
@@ -70,9 +80,16 @@ import math
 import os
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+)
 from contextlib import aclosing, asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .metrics import CONTENT_TYPE, Registry
 from .openai_stream import StreamRewriter, _carries, wrap_completion
@@ -82,12 +99,29 @@ from .proxy_checks import (
     ChatRequest,
     Malformed,
     NotFound,
-    chat_request,
+    chat_request_body,
     event_name_ok,
     models_path,
     shorten,
     upstream_chunk,
     upstream_document,
+)
+from .proxy_reasoning import (
+    DEFAULT_RESTORE,
+    RESTORE_MODES,
+    ReasoningKeeper,
+    RestoreMode,
+    RestorePlan,
+    TurnCollector,
+    completion_turns,
+)
+from .reasoning_store import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ENTRIES,
+    DEFAULT_TTL,
+    ReasoningStore,
+    open_store,
+    turn_scope,
 )
 
 if TYPE_CHECKING:
@@ -99,15 +133,18 @@ __all__ = [
     "CHECK_THREADS",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_RESTORE",
     "DEFAULT_TIMEOUT",
     "HEALTH_TIMEOUT",
     "KEEP_ALIVE",
     "MAX_JSON_DEPTH",
+    "RESTORE_MODES",
     "make_app",
     "run",
 ]
 
 logger = logging.getLogger("minimax_parser.proxy")
+T = TypeVar("T")
 
 #: Seconds allowed per upstream request (``--timeout``).
 DEFAULT_TIMEOUT = 600.0
@@ -356,7 +393,8 @@ async def _sse_events(
 
 
 class _Metrics:
-    """The proxy's metrics (``GET /metrics``)."""
+    """The proxy's metrics (``GET /metrics``); the reasoning metrics are the
+    :class:`~minimax_parser.proxy_reasoning.ReasoningKeeper`'s."""
 
     def __init__(self) -> None:
         r = self.registry = Registry()
@@ -397,7 +435,8 @@ class _Metrics:
         )
         self.checks = r.gauge(
             "minimax_proxy_request_checks_in_progress",
-            f"Request bodies being checked on worker threads (at most {CHECK_THREADS} at once).",
+            "Request bodies being checked (or rewritten to restore reasoning) on worker "
+            f"threads (at most {CHECK_THREADS} at once).",
         )
 
 
@@ -415,6 +454,7 @@ class _Record:
         self.client_gone = False
         self.stream = False
         self.tool_calls = 0
+        self.restored = 0  # assistant messages whose reasoning went upstream restored
         self.note = ""
         self.parse_seconds: float | None = None
 
@@ -430,19 +470,21 @@ class _Record:
             "stream": self.stream,
             "duration_ms": ms,
             "tool_calls": self.tool_calls,
+            "reasoning_restored": self.restored,
             "note": self.note,
             "started_at": self.started_at,
         }
         quiet = self.route in ("/health", "/metrics")
         logger.log(
             logging.DEBUG if quiet else logging.INFO,
-            "%s %s status=%d stream=%s duration_ms=%d tool_calls=%d%s",
+            "%s %s status=%d stream=%s duration_ms=%d tool_calls=%d%s%s",
             self.method,
             shorten(self.path, 200),
             self.status,
             "true" if self.stream else "false",
             ms,
             self.tool_calls,
+            f" reasoning_restored={self.restored}" if self.restored else "",
             f" note={self.note}" if self.note else "",
             extra={"proxy": fields},
         )
@@ -490,6 +532,9 @@ class _Proxy:
         max_connections: int,
         max_body_bytes: int,
         parser_options: dict[str, Any],
+        restore: RestoreMode,
+        store: ReasoningStore | None,
+        owns_store: bool,
     ) -> None:
         self.upstream = str(upstream).rstrip("/")
         self.timeout = timeout
@@ -497,6 +542,17 @@ class _Proxy:
         self.max_body_bytes = max_body_bytes
         self.parser_options = parser_options
         self.metrics = _Metrics()
+        self.reasoning = (  # None when restore is "off"
+            None
+            if store is None
+            else ReasoningKeeper(
+                store,
+                restore,
+                parser_options.get("dialect", "m2"),
+                owns_store,
+                self.metrics.registry,
+            )
+        )
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
         self._checks: asyncio.Semaphore | None = None
@@ -511,14 +567,18 @@ class _Proxy:
         connector = aiohttp.TCPConnector(limit=self.max_connections + 1, limit_per_host=0)
         self._slots = asyncio.Semaphore(self.max_connections)
         self._checks = asyncio.Semaphore(CHECK_THREADS)
-        async with aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-            auto_decompress=True,
-        ) as session:
-            self._session = session
-            yield
-            self._session = None
+        try:
+            async with aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                auto_decompress=True,
+            ) as session:
+                self._session = session
+                yield
+                self._session = None
+        finally:
+            if self.reasoning is not None:
+                await self.reasoning.close()
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -662,6 +722,8 @@ class _Proxy:
     async def metrics_page(self, request: web.Request) -> web.StreamResponse:
         from aiohttp import web
 
+        if self.reasoning is not None:
+            self.reasoning.update_metrics()
         return web.Response(
             body=self.metrics.registry.render().encode(), headers={"Content-Type": CONTENT_TYPE}
         )
@@ -718,10 +780,14 @@ class _Proxy:
             return self.parser_options
         return {**self.parser_options, "start_in_reasoning": req.thinking_mode == "enabled"}
 
-    def _check(self, raw: bytes) -> tuple[ChatRequest, StreamRewriter]:
-        """The checked request and its rewriter (typed by its tools); runs on a worker thread."""
+    def _check(
+        self, raw: bytes, tenant: str
+    ) -> tuple[ChatRequest, StreamRewriter, RestorePlan | None, str]:
+        """The checked request, its rewriter (typed by its tools), the assistant messages whose
+        reasoning could be restored, and the scope of the turn it asks for (for storing that
+        turn's reasoning when it has no calls); runs on a worker thread."""
         try:
-            req = chat_request(raw)
+            req, body = chat_request_body(raw)
         except BadRequest as e:
             raise _bad_request(str(e)) from None
         try:
@@ -730,16 +796,19 @@ class _Proxy:
             if not isinstance(e, (TypeError, ValueError)):
                 logger.warning("the parser failed on a request's tools", exc_info=True)
             raise _bad_request(f"invalid tools: {shorten(str(e))}") from None
-        return req, rewriter
+        plan = self.reasoning.plan(body, tenant) if self.reasoning is not None else None
+        messages = body["messages"]
+        scope = turn_scope(messages[-1] if messages else None, tenant)
+        return req, rewriter, plan, scope
 
-    async def _checked(self, raw: bytes) -> tuple[ChatRequest, StreamRewriter]:
-        """:meth:`_check` off the event loop, at most :data:`CHECK_THREADS` at once (a check
-        whose client leaves runs to its end on its thread, after its turn was handed on)."""
+    async def _on_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` off the event loop, at most :data:`CHECK_THREADS` at once (work whose
+        client leaves runs to its end on its thread, after its turn was handed on)."""
         assert self._checks is not None
         async with self._checks:
             self.metrics.checks.inc()
             try:
-                return await asyncio.to_thread(self._check, raw)
+                return await asyncio.to_thread(work, *args)
             finally:
                 self.metrics.checks.dec()
 
@@ -748,8 +817,14 @@ class _Proxy:
 
         rec = _RECORD.get()
         raw = await self._read_body(request)
-        req, rewriter = await self._checked(raw)
+        # Turns without calls are remembered per client (its Authorization) and per message they
+        # answer, so one conversation's reasoning never reaches another's.
+        tenant = request.headers.get("Authorization", "")
+        req, rewriter, plan, scope = await self._on_thread(self._check, raw, tenant)
         rec.stream = req.stream
+        if plan is not None and self.reasoning is not None:
+            raw, rec.restored = await self.reasoning.restore(raw, plan, self._on_thread)
+            del plan  # the parsed body: not held while the response streams
         headers = self._forward_headers(request)
         headers.setdefault("Content-Type", "application/json")
         async with self._slot():
@@ -770,12 +845,12 @@ class _Proxy:
                         )
                     if resp.content_type == "text/event-stream":
                         rec.stream = True
-                        return await self._stream(request, resp, rewriter, req, rec)
+                        return await self._stream(request, resp, rewriter, req, rec, scope)
                     rec.stream = False
-                    return await self._complete(resp, req, rec)
+                    return await self._complete(resp, req, rec, scope)
 
     async def _complete(
-        self, resp: aiohttp.ClientResponse, req: ChatRequest, rec: _Record
+        self, resp: aiohttp.ClientResponse, req: ChatRequest, rec: _Record, scope: str
     ) -> web.StreamResponse:
         from aiohttp import web
 
@@ -794,6 +869,7 @@ class _Proxy:
             if req.tool_choice == "none":
                 _without_calls([parsed], "message")
             body = json.dumps(parsed).encode()
+            turns = completion_turns(parsed, scope) if self.reasoning is not None else []
         except Exception as e:  # whatever the upstream sent, the client gets a clear 502
             if not isinstance(e, Malformed):
                 logger.warning("rewriting an upstream response failed", exc_info=True)
@@ -803,6 +879,8 @@ class _Proxy:
                 "upstream_malformed_response",
             ) from None
         rec.tool_calls += _message_calls(parsed)
+        if self.reasoning is not None:
+            await self.reasoning.remember(turns)
         return web.Response(
             body=body,
             status=resp.status,
@@ -817,6 +895,7 @@ class _Proxy:
         rewriter: StreamRewriter,
         req: ChatRequest,
         rec: _Record,
+        scope: str,
     ) -> web.StreamResponse:
         import aiohttp
         from aiohttp import web
@@ -824,12 +903,13 @@ class _Proxy:
         out = web.StreamResponse(status=resp.status, headers=_copy_headers(resp.headers))
         out.headers["Cache-Control"] = "no-cache"
         sender = _Sender(out)
+        turns = TurnCollector(scope) if self.reasoning is not None else None
         self.metrics.open_streams.inc()
         try:
             await sender.prepare(request)
             try:
                 async with aclosing(_sse_events(resp)) as events:
-                    await self._relay(events, rewriter, req, sender, rec)
+                    await self._relay(events, rewriter, req, sender, rec, turns)
             except asyncio.TimeoutError:
                 # What the parser holds back goes out first, as at the end of a stream.
                 await sender.send(self._rewrite(rec, req, rewriter.finish, None, None))
@@ -861,23 +941,31 @@ class _Proxy:
         req: ChatRequest,
         sender: _Sender,
         rec: _Record,
+        turns: TurnCollector | None,
     ) -> None:
         """Rewrites the upstream events into the client's stream until ``[DONE]`` or the end. An
-        end without ``[DONE]`` while a choice has no finish reason is an ``upstream_error``."""
+        end without ``[DONE]`` while a choice has no finish reason is an ``upstream_error``. A
+        complete stream's turns are stored before its end goes out."""
         open_choices: dict[int, bool] = {}  # choice index -> no finish reason yet
         async for event, data in events:
             if data is None:  # a comment: a keep-alive of our own
                 await sender.send(KEEP_ALIVE)
                 continue
             if data.strip() == "[DONE]":
-                await sender.send(self._rewrite(rec, req, rewriter.finish, None, None))
+                await sender.send(self._rewrite(rec, req, rewriter.finish, None, None, turns=turns))
+                if turns is not None and self.reasoning is not None:
+                    await self.reasoning.remember(turns.turns())
                 await sender.send(_sse("[DONE]", event if event_name_ok(event) else None))
                 return
-            await sender.send(self._rewrite(rec, req, rewriter.process, event, data, open_choices))
-        await sender.send(self._rewrite(rec, req, rewriter.finish, None, None))
+            await sender.send(
+                self._rewrite(rec, req, rewriter.process, event, data, open_choices, turns)
+            )
+        await sender.send(self._rewrite(rec, req, rewriter.finish, None, None, turns=turns))
         if any(open_choices.values()):
             message = "upstream stream ended before [DONE]"
             await sender.send(self._error_event(rec, "upstream_error", message))
+        elif turns is not None and self.reasoning is not None:
+            await self.reasoning.remember(turns.turns())
 
     def _rewrite(
         self,
@@ -887,10 +975,12 @@ class _Proxy:
         event: str | None,
         data: str | None,
         open_choices: dict[int, bool] | None = None,
+        turns: TurnCollector | None = None,
     ) -> bytes:
         """The client's bytes for one upstream event (``data``) or the final flush (``None``):
         the rewritten chunks, or an error event when anything about the event is wrong.
-        ``open_choices`` records which choices the event left without a finish reason."""
+        ``open_choices`` records which choices the event left without a finish reason, ``turns``
+        what the chunks sent carry for the reasoning store."""
         try:
             args = () if data is None else (upstream_chunk(event, data),)
             start = time.perf_counter()
@@ -917,6 +1007,8 @@ class _Proxy:
                 logger.warning("rewriting an upstream chunk failed", exc_info=True)
             message = f"malformed upstream chunk: {shorten(str(e))}: {shorten(data, 200)!r}"
             return self._error_event(rec, "upstream_malformed_chunk", message)
+        if turns is not None:
+            turns.add(chunks)
         rec.tool_calls += calls
         return out
 
@@ -935,6 +1027,11 @@ def make_app(
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     dialect: Literal["m2", "m3"] = "m2",
+    restore_reasoning: RestoreMode = DEFAULT_RESTORE,
+    reasoning_store: str | ReasoningStore = "memory",
+    reasoning_store_entries: int = DEFAULT_MAX_ENTRIES,
+    reasoning_store_bytes: int = DEFAULT_MAX_BYTES,
+    reasoning_store_ttl: float = DEFAULT_TTL,
     **parser_options: Any,
 ) -> web.Application:
     """The proxy as an aiohttp application forwarding to ``upstream`` (a base URL including
@@ -947,6 +1044,14 @@ def make_app(
     ``parser_options`` the parser's other options (``reasoning``, ``start_in_reasoning``,
     ``tool_calls_in_reasoning``); the tools come from each request, and for ``"m3"`` the start
     state from a request's ``chat_template_kwargs.thinking_mode`` when it has one.
+
+    ``restore_reasoning`` (``"inline"``, ``"field"`` or ``"off"``) says how reasoning the proxy
+    served goes back upstream when a later request's history lacks it; ``reasoning_store`` is
+    where it is kept: ``"memory"`` (bounded by ``reasoning_store_entries`` keys and
+    ``reasoning_store_bytes`` bytes, least recently used out, entries expiring
+    ``reasoning_store_ttl`` seconds after their last use), ``"redis://HOST:PORT/DB"`` (shared
+    between replicas; the TTL applies), or a :class:`~minimax_parser.reasoning_store.ReasoningStore`
+    object, which the app uses but does not close. The app closes a store it opened when it stops.
     Serve it with ``handler_cancellation=True`` (as :func:`run` does) so a client that
     disconnects while the upstream is silent is noticed at once, not at the next write.
     ``upstream`` with credentials (``user:password@``), a query or a fragment raises
@@ -980,9 +1085,51 @@ def make_app(
         raise ValueError(f"timeout must be finite, got {timeout!r}")
     _positive("max_connections", max_connections, int)
     _positive("max_body_bytes", max_body_bytes, int)
+    if restore_reasoning not in RESTORE_MODES:
+        raise ValueError(
+            f"restore_reasoning (--restore-reasoning) must be one of {', '.join(RESTORE_MODES)}, "
+            f"got {shorten(repr(restore_reasoning), 60)}"
+        )
+    _positive("reasoning_store_entries", reasoning_store_entries, int)
+    _positive("reasoning_store_bytes", reasoning_store_bytes, int)
+    if isinstance(reasoning_store_ttl, int) and not isinstance(reasoning_store_ttl, bool):
+        reasoning_store_ttl = float(reasoning_store_ttl)
+    _positive("reasoning_store_ttl", reasoning_store_ttl, float)
+    if not math.isfinite(reasoning_store_ttl):
+        raise ValueError(
+            "reasoning_store_ttl (--reasoning-store-ttl) must be finite, "
+            f"got {reasoning_store_ttl!r}"
+        )
+    if not isinstance(reasoning_store, (str, ReasoningStore)):
+        raise ValueError(
+            "reasoning_store must be 'memory', a redis:// URL or a ReasoningStore, got "
+            f"{type(reasoning_store).__name__}"
+        )
     options = {"dialect": dialect, **parser_options}
     StreamRewriter(**options)  # fail on bad options now, not at the first request
-    proxy = _Proxy(base, timeout, max_connections, max_body_bytes, options)
+    store: ReasoningStore | None = None
+    owns_store = False
+    if restore_reasoning != "off":
+        if isinstance(reasoning_store, str):
+            store = open_store(
+                reasoning_store,
+                max_entries=reasoning_store_entries,
+                max_bytes=reasoning_store_bytes,
+                ttl=reasoning_store_ttl,
+            )
+            owns_store = True
+        else:
+            store = reasoning_store
+    proxy = _Proxy(
+        base,
+        timeout,
+        max_connections,
+        max_body_bytes,
+        options,
+        restore_reasoning,
+        store,
+        owns_store,
+    )
 
     @web.middleware
     async def middleware(
@@ -1008,6 +1155,11 @@ def run(
     *,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    restore_reasoning: RestoreMode = DEFAULT_RESTORE,
+    reasoning_store: str = "memory",
+    reasoning_store_entries: int = DEFAULT_MAX_ENTRIES,
+    reasoning_store_bytes: int = DEFAULT_MAX_BYTES,
+    reasoning_store_ttl: float = DEFAULT_TTL,
     **parser_options: Any,
 ) -> None:
     """Serves :func:`make_app` on ``host:port`` until interrupted. Bad settings raise
@@ -1019,14 +1171,27 @@ def run(
         timeout=timeout,
         max_connections=max_connections,
         max_body_bytes=max_body_bytes,
+        restore_reasoning=restore_reasoning,
+        reasoning_store=reasoning_store,
+        reasoning_store_entries=reasoning_store_entries,
+        reasoning_store_bytes=reasoning_store_bytes,
+        reasoning_store_ttl=reasoning_store_ttl,
         **parser_options,
     )
     from aiohttp import web
 
     def started(message: str) -> None:  # aiohttp's "Running on ...", once the port is bound
         dialect = parser_options.get("dialect", "m2")
+        # The store's kind only: a redis:// URL may hold a password.
+        kind = "redis" if reasoning_store != "memory" else "memory"
+        restore = f"{restore_reasoning} ({kind} store)" if restore_reasoning != "off" else "off"
         logger.info(
-            "serving on http://%s:%d/v1, upstream %s, dialect %s", host, port, upstream, dialect
+            "serving on http://%s:%d/v1, upstream %s, dialect %s, restore-reasoning %s",
+            host,
+            port,
+            upstream,
+            dialect,
+            restore,
         )
 
     web.run_app(

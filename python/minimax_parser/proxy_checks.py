@@ -21,6 +21,7 @@ __all__ = [
     "Malformed",
     "NotFound",
     "chat_request",
+    "chat_request_body",
     "check_document",
     "event_name_ok",
     "function_tools",
@@ -281,6 +282,11 @@ def _tool_choice(value: Any, tools: list[Any] | None) -> str:
 
 def chat_request(raw: bytes) -> ChatRequest:
     """The checked request; raises :class:`BadRequest` saying what is wrong."""
+    return chat_request_body(raw)[0]
+
+
+def chat_request_body(raw: bytes) -> tuple[ChatRequest, dict[str, Any]]:
+    """:func:`chat_request`, and the parsed body (``messages`` checked to be a list of objects)."""
     try:
         body = loads(raw, "the request body")
     except Malformed as e:
@@ -304,12 +310,13 @@ def chat_request(raw: bytes) -> ChatRequest:
             raise BadRequest(f"'tools[{i}]' must be an object, got {_type_name(tool)}")
     kwargs = body.get("chat_template_kwargs")
     mode = kwargs.get("thinking_mode") if isinstance(kwargs, dict) else None
-    return ChatRequest(
+    req = ChatRequest(
         bool(stream),
         tools,
         _tool_choice(body.get("tool_choice"), tools),
         mode if isinstance(mode, str) else None,
     )
+    return req, body
 
 
 def models_path(raw_path: str) -> str:
