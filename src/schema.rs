@@ -334,7 +334,9 @@ pub struct Tool {
 
 impl Tool {
     /// Builds a tool from a JSON tool definition: the OpenAI form
-    /// `{"type": "function", "function": {"name", "parameters"}}` or the bare `{"name", "parameters"}`.
+    /// `{"type": "function", "function": {"name", "parameters"}}`, the bare `{"name", "parameters"}`
+    /// (also the OpenAI Responses form `{"type": "function", "name", "parameters"}`), or the
+    /// Anthropic form `{"name", "input_schema"}`.
     pub fn from_json(def: &Value) -> Result<Tool, crate::Error> {
         Tool::build(def, true)
     }
@@ -354,15 +356,16 @@ impl Tool {
         };
         let name = func.get("name").and_then(Value::as_str).ok_or_else(|| {
             crate::Error::InvalidTool(
-                "no function name: expected {\"type\": \"function\", \"function\": {\"name\": …}} \
-                 or {\"name\": …, \"parameters\": …}"
+                "no function name: expected {\"type\": \"function\", \"function\": {\"name\": …}}, \
+                 {\"name\": …, \"parameters\": …} or {\"name\": …, \"input_schema\": …}"
                     .to_string(),
             )
         })?;
         let mut params = FnvMap::default();
         let want_graph = graph;
         let mut graph = Graph::default();
-        if let Some(root) = func.get("parameters") {
+        // OpenAI and Responses tools say `parameters`; Anthropic tools say `input_schema`.
+        if let Some(root) = func.get("parameters").or_else(|| func.get("input_schema")) {
             let mut compiler = Compiler::new(root);
             if let Some(Value::Object(props)) = root.get("properties") {
                 for (k, s) in props {
@@ -841,9 +844,15 @@ mod tests {
         let openai = json!({"type": "function", "function": {"name": "f",
             "parameters": {"properties": {"x": {"type": "integer"}}}}});
         let bare = json!({"name": "g", "parameters": {"properties": {"y": {"type": "string"}}}});
-        let set = ToolSet::from_json(&[openai, bare]).unwrap();
+        let responses = json!({"type": "function", "name": "r",
+            "parameters": {"properties": {"z": {"type": "boolean"}}}});
+        let anthropic = json!({"name": "a", "description": "d",
+            "input_schema": {"type": "object", "properties": {"w": {"type": "number"}}}});
+        let set = ToolSet::from_json(&[openai, bare, responses, anthropic]).unwrap();
         assert_eq!(set.param_types("f", "x"), Types::INTEGER);
         assert_eq!(set.param_types("g", "y"), Types::STRING);
+        assert_eq!(set.param_types("r", "z"), Types::BOOLEAN);
+        assert_eq!(set.param_types("a", "w"), Types::NUMBER);
         assert_eq!(set.param_types("h", "y"), Types::ANY);
         let err = ToolSet::from_json(&[json!({"type": "function"})]).unwrap_err();
         assert!(err.to_string().contains("tools[0]"), "{err}");
