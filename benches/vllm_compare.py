@@ -623,6 +623,36 @@ def main_legacy(args: argparse.Namespace, vllm_version: str) -> None:
     print(f"* command: {' '.join([sys.executable, *sys.argv])}")
 
 
+def measure(
+    engines: dict[str, tuple[Callable[[Workload, float], Cell], int]],
+    workloads: list[Workload],
+    warm: Workload,
+    args: argparse.Namespace,
+    *,
+    first_arg: bool,
+) -> dict[int, dict[str, Cell]]:
+    """Each engine on ``warm`` once, then on each workload (best of its repeat count), engines
+    in order at each size; progress on stderr."""
+    for run, _ in engines.values():
+        run(warm, args.max_seconds)
+    results: dict[int, dict[str, Cell]] = {}
+    for w in workloads:
+        results[w.lines] = {}
+        for name, (run, repeat) in engines.items():
+            cell = best_of(run, w, args.max_seconds, repeat)
+            results[w.lines][name] = cell
+            status = {True: "ok", False: "WRONG ARGUMENTS", None: "stopped"}[cell.correct]
+            first = f"first argument byte {_first_arg(cell)}; " if first_arg else ""
+            print(
+                f"  {w.lines} lines, {name}: {cell.show()} µs/token ({status}; "
+                f"{cell.tokens_done}/{w.tool_tokens} tool-phase tokens; {first}"
+                f"{time.strftime('%H:%M:%S')})",
+                file=sys.stderr,
+                flush=True,
+            )
+    return results
+
+
 def _first_arg(cell: Cell) -> str:
     if cell.first_arg is None:
         return "never" if cell.correct is not None else "not reached"
@@ -648,22 +678,7 @@ def main_m3(args: argparse.Namespace, vllm_version: str) -> None:
 
     workloads = [build_workload(tokenizer, n, "m3") for n in args.lines]
     warm = build_workload(tokenizer, 8, "m3")
-    for run, _ in engines.values():
-        run(warm, args.max_seconds)
-    results: dict[int, dict[str, Cell]] = {}
-    for w in workloads:
-        results[w.lines] = {}
-        for name, (run, repeat) in engines.items():
-            cell = best_of(run, w, args.max_seconds, repeat)
-            results[w.lines][name] = cell
-            status = {True: "ok", False: "WRONG ARGUMENTS", None: "stopped"}[cell.correct]
-            print(
-                f"  {w.lines} lines, {name}: {cell.show()} µs/token ({status}; "
-                f"{cell.tokens_done}/{w.tool_tokens} tool-phase tokens; first argument byte "
-                f"{_first_arg(cell)}; {time.strftime('%H:%M:%S')})",
-                file=sys.stderr,
-                flush=True,
-            )
+    results = measure(engines, workloads, warm, args, first_arg=True)
 
     names = [n for n in (vllm_name, "minimax_rs", sglang_name, ours) if n in engines]
     print(
@@ -762,23 +777,7 @@ def main() -> None:
 
     workloads = [build_workload(tokenizer, n) for n in args.lines]
     warm = build_workload(tokenizer, 8)
-    for run, _ in engines.values():
-        run(warm, args.max_seconds)
-
-    results: dict[int, dict[str, Cell]] = {}
-    for w in workloads:
-        results[w.lines] = {}
-        for name, (run, repeat) in engines.items():
-            cell = best_of(run, w, args.max_seconds, repeat)
-            results[w.lines][name] = cell
-            status = {True: "ok", False: "WRONG ARGUMENTS", None: "stopped"}[cell.correct]
-            print(
-                f"  {w.lines} lines, {name}: {cell.show()} µs/token ({status}; "
-                f"{cell.tokens_done}/{w.tool_tokens} tool-phase tokens; "
-                f"{time.strftime('%H:%M:%S')})",
-                file=sys.stderr,
-                flush=True,
-            )
+    results = measure(engines, workloads, warm, args, first_arg=False)
 
     names = ["vLLM minimax_m2", "minimax_rs", *(["SGLang MinimaxM2Detector"] if sglang else [])]
     print(
