@@ -11,7 +11,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 
 import openai
 import pytest
-from aiohttp import web
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 import minimax_parser as mp
@@ -27,7 +25,7 @@ from minimax_parser.cli import tokenize
 from minimax_parser.openai_stream import StreamRewriter, awrap_stream, wrap_completion, wrap_stream
 from minimax_parser.proxy import make_app
 
-from loopback import LoopbackServers
+from loopback import RawUpstream, chunk
 
 N = "]<]minimax[>["
 WAIT = 15.0  # seconds: the bound on every wait for another thread or process
@@ -166,66 +164,17 @@ def deltas(stdout: str) -> dict[str, Any]:
 # -- loopback servers: an upstream without an M3 parser, and proxies in front of it ----------------
 
 
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-up",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "m",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-
-
-class Servers(LoopbackServers):
+class Servers(RawUpstream):
     """The upstream answers model ``m3:adaptive``, ``m3:enabled`` or ``m2:plain`` with that raw
     text in ``content`` (SSE in pieces of :data:`PIECE` characters, or one ``chat.completion``)
     and records every request body it receives."""
 
     def __init__(self) -> None:
-        super().__init__("m3-servers", wait=WAIT)
-        self.bodies: list[bytes] = []
-        self.lock = threading.Lock()
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self.chat)
-        self.upstream_port = self.serve(app)
+        super().__init__("m3-servers", wait=WAIT, piece=PIECE)
         self.proxies: dict[str, int] = {}
 
-    @property
-    def upstream_url(self) -> str:
-        return f"http://127.0.0.1:{self.upstream_port}/v1"
-
-    def last_body(self) -> dict[str, Any]:
-        with self.lock:
-            body: dict[str, Any] = json.loads(self.bodies[-1])
-        return body
-
-    async def chat(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        with self.lock:
-            self.bodies.append(raw)
-        body = json.loads(raw)
-        text = TEXTS[body["model"]]
-        if not body.get("stream"):
-            message = {"role": "assistant", "content": text}
-            return web.json_response(
-                {
-                    "id": "chatcmpl-up",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": body["model"],
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                }
-            )
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await resp.prepare(request)
-        chunks = [_chunk({"role": "assistant", "content": ""})]
-        chunks += [_chunk({"content": text[i : i + PIECE]}) for i in range(0, len(text), PIECE)]
-        chunks.append(_chunk({}, "stop"))
-        for c in chunks:
-            await resp.write(f"data: {json.dumps(c)}\n\n".encode())
-        await resp.write(b"data: [DONE]\n\n")
-        await resp.write_eof()
-        return resp
+    def answer(self, body: dict[str, Any]) -> tuple[str, bool]:
+        return TEXTS[body["model"]], True
 
     def proxy(self, **options: Any) -> int:
         """The port of a proxy with these parser options (one per setting, reused)."""
@@ -584,9 +533,9 @@ def test_sdk_adapters_m3_after_upstream_reasoning() -> None:
     """An upstream that already separated the reasoning: the content is parsed from outside
     reasoning, in the M3 dialect."""
     chunks = [
-        _chunk({"role": "assistant", "reasoning_content": "Upstream reasoning."}),
-        *(_chunk({"content": BLOCK[i : i + PIECE]}) for i in range(0, len(BLOCK), PIECE)),
-        _chunk({}, "stop"),
+        chunk({"role": "assistant", "reasoning_content": "Upstream reasoning."}),
+        *(chunk({"content": BLOCK[i : i + PIECE]}) for i in range(0, len(BLOCK), PIECE)),
+        chunk({}, "stop"),
     ]
     got = merged(wrap_stream(chunks, tools=TOOLS, dialect="m3", start_in_reasoning=True))
     check_m3(got, {"reasoning": "Upstream reasoning.", "content": None})

@@ -20,7 +20,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +27,6 @@ from typing import Any
 import aiohttp
 import openai
 import pytest
-from aiohttp import web
 
 from minimax_parser.proxy import make_app
 from minimax_parser.reasoning_store import (
@@ -42,7 +40,7 @@ from minimax_parser.reasoning_store import (
     turn_scope,
 )
 
-from loopback import LoopbackServers
+from loopback import LoopbackServers, RawUpstream
 
 N = "]<]minimax[>["
 WAIT = 15.0  # seconds: the bound on every wait for another thread or process
@@ -116,76 +114,21 @@ def think(reasoning: str, dialect: str) -> str:
 # -- the upstream: a raw-passthrough server that records every request -----------------------------
 
 
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-up",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "m",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-
-
-class Servers(LoopbackServers):
+class Servers(RawUpstream):
     """The upstream answers model ``m2`` or ``m3`` with the raw text of the turn (:data:`RAW`,
     by the number of assistant messages in the request), model ``m2:cut`` with a stream that
     stops after the reasoning (no finish reason, no ``[DONE]``); it records every body."""
 
     def __init__(self) -> None:
-        super().__init__("reasoning-servers", wait=WAIT)
-        self.bodies: list[bytes] = []
-        self.lock = threading.Lock()
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self.chat)
-        self.upstream_port = self.serve(app)
+        super().__init__("reasoning-servers", wait=WAIT, piece=PIECE)
 
-    @property
-    def upstream_url(self) -> str:
-        return f"http://127.0.0.1:{self.upstream_port}/v1"
-
-    def mark(self) -> int:
-        with self.lock:
-            return len(self.bodies)
-
-    def since(self, mark: int) -> list[bytes]:
-        """The bodies received since ``mark``."""
-        with self.lock:
-            return self.bodies[mark:]
-
-    async def chat(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        with self.lock:
-            self.bodies.append(raw)
-        body = json.loads(raw)
+    def answer(self, body: dict[str, Any]) -> tuple[str, bool]:
         model: str = body["model"]
         turn = sum(1 for m in body["messages"] if m.get("role") == "assistant")
-        dialect = model.split(":")[0]
-        text = RAW[dialect][min(turn, 2)]
+        text = RAW[model.split(":")[0]][min(turn, 2)]
         if model == "m2:cut":
-            text = text.split("</think>")[0]
-        if not body.get("stream"):
-            message = {"role": "assistant", "content": text}
-            return web.json_response(
-                {
-                    "id": "chatcmpl-up",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": model,
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                }
-            )
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await resp.prepare(request)
-        chunks = [_chunk({"role": "assistant", "content": ""})]
-        chunks += [_chunk({"content": text[i : i + PIECE]}) for i in range(0, len(text), PIECE)]
-        if model != "m2:cut":
-            chunks.append(_chunk({}, "stop"))
-        for c in chunks:
-            await resp.write(f"data: {json.dumps(c)}\n\n".encode())
-        if model != "m2:cut":
-            await resp.write(b"data: [DONE]\n\n")
-        await resp.write_eof()
-        return resp
+            return text.split("</think>")[0], False
+        return text, True
 
     def proxy(self, **settings: Any) -> int:
         """The port of a new proxy (a store of its own) with these settings."""
