@@ -18,7 +18,9 @@ passes to every reasoning parser it builds, and from the end of the prompt.
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.metadata
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -381,6 +383,54 @@ def _install_composition() -> None:
     ParserManager._compose_parser = classmethod(_compose_parser)
 
 
+# vLLM 0.32's Responses streaming splits a compound delta as reasoning, content, tool calls.
+_EVENTS = "vllm.entrypoints.openai.responses.streaming_events"
+_RESPONSES = "vllm.entrypoints.openai.responses.serving"
+
+
+def continuations_first(parts: list[Any]) -> list[Any]:
+    """``split_delta``'s parts with the argument fragments of calls announced in an earlier
+    delta (entries without a name) moved in front of reasoning and content.
+
+    A parser's delta holds one engine step, and a step may finish a call and go on with text
+    (``…}`` then ``after``). vLLM's split puts the content first, which closes the call's item,
+    and the fragment then opens a new function-call item without a name (a pydantic error that
+    ends the stream). Such a fragment belongs to the call still open when the step began, so
+    it comes first. Only deltas that would fail are reordered."""
+    if not any(p.reasoning is not None or p.content for p in parts):
+        return parts
+    first = [
+        p
+        for p in parts
+        if p.tool_calls and all(tc.function is None or not tc.function.name for tc in p.tool_calls)
+    ]
+    if not first:
+        return parts
+    return first + [p for p in parts if not any(p is f for f in first)]
+
+
+def _install_responses_split() -> None:
+    """Wraps the Responses stream's ``split_delta`` with :func:`continuations_first` (once),
+    where it is defined and where ``serving`` imported it, if already imported."""
+    try:
+        events = importlib.import_module(_EVENTS)
+        original = events.split_delta
+    except (ImportError, AttributeError):  # another Responses implementation: nothing to fix
+        return
+    if getattr(original, _HOOK, False):
+        return
+
+    @functools.wraps(original)
+    def split_delta(delta: Any) -> list[Any]:
+        return continuations_first(original(delta))
+
+    setattr(split_delta, _HOOK, True)
+    setattr(events, "split_delta", split_delta)  # noqa: B010 (a module attribute)
+    serving = sys.modules.get(_RESPONSES)
+    if serving is not None and getattr(serving, "split_delta", None) is original:
+        setattr(serving, "split_delta", split_delta)  # noqa: B010
+
+
 def register() -> None:
     module = "minimax_parser.vllm_plugin.v0_32"
     ToolParserManager.register_lazy_module(TOOL_PARSER_NAME, module, "MinimaxRsToolParser")
@@ -391,3 +441,4 @@ def register() -> None:
         APPEND_THINK_PARSER_NAME, module, "MinimaxRsAppendThinkReasoningParser"
     )
     _install_composition()
+    _install_responses_split()
