@@ -354,7 +354,11 @@ impl Tool {
             Some(f @ Value::Object(_)) => f,
             _ => def,
         };
-        let name = func.get("name").and_then(Value::as_str).ok_or_else(|| {
+        let name = func
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty());
+        let name = name.ok_or_else(|| {
             crate::Error::InvalidTool(
                 "no function name: expected {\"type\": \"function\", \"function\": {\"name\": …}}, \
                  {\"name\": …, \"parameters\": …} or {\"name\": …, \"input_schema\": …}"
@@ -365,7 +369,29 @@ impl Tool {
         let want_graph = graph;
         let mut graph = Graph::default();
         // OpenAI and Responses tools say `parameters`; Anthropic tools say `input_schema`.
-        if let Some(root) = func.get("parameters").or_else(|| func.get("input_schema")) {
+        let (key, root) = match (func.get("parameters"), func.get("input_schema")) {
+            (Some(p), _) if !p.is_null() => ("parameters", Some(p)),
+            (_, Some(s)) if !s.is_null() => ("input_schema", Some(s)),
+            _ => ("parameters", None),
+        };
+        if let Some(root) = root {
+            // A schema that is not an object, or whose properties are not one, is a mistake in
+            // the request: refused, rather than silently typing nothing.
+            if !root.is_object() {
+                return Err(crate::Error::InvalidTool(format!(
+                    "{name:?}: {key} must be a JSON Schema object, got {}",
+                    kind_name(root)
+                )));
+            }
+            match root.get("properties") {
+                None | Some(Value::Null | Value::Object(_)) => {}
+                Some(other) => {
+                    return Err(crate::Error::InvalidTool(format!(
+                        "{name:?}: {key}.properties must be an object, got {}",
+                        kind_name(other)
+                    )))
+                }
+            }
             let mut compiler = Compiler::new(root);
             if let Some(Value::Object(props)) = root.get("properties") {
                 for (k, s) in props {
@@ -857,5 +883,21 @@ mod tests {
         let err = ToolSet::from_json(&[json!({"type": "function"})]).unwrap_err();
         assert!(err.to_string().contains("tools[0]"), "{err}");
         assert!(ToolSet::from_json(&[json!(3)]).is_err());
+        // A schema that is not an object is refused, naming the tool and the key.
+        for bad in [
+            json!({"type": "function", "name": "r", "parameters": 3}),
+            json!({"name": "a", "input_schema": "object"}),
+            json!({"name": "p", "parameters": {"type": "object", "properties": 3}}),
+        ] {
+            let err = ToolSet::from_json(&[bad.clone()]).unwrap_err().to_string();
+            assert!(
+                err.contains("tools[0]") && err.contains("must be"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(ToolSet::from_json(&[json!({"name": "", "input_schema": {}})]).is_err());
+        // No schema at all (absent or null) is fine: a tool without parameters.
+        let set = ToolSet::from_json(&[json!({"name": "n", "parameters": null})]).unwrap();
+        assert_eq!(set.param_types("n", "x"), Types::ANY);
     }
 }

@@ -15,6 +15,10 @@ Routes (nothing else reaches the upstream; every other path is a 404 JSON error)
   where the response starts, as M3's template renders the prompt: inside reasoning for
   ``"enabled"``, in content for any other mode; a request without it gets the proxy's
   ``start_in_reasoning`` (default: the dialect's, in content).
+* ``POST /v1/messages``: the Anthropic Messages API, translated to and from a chat completion
+  (:mod:`minimax_parser.proxy_anthropic`; errors there are Anthropic error objects).
+* ``POST /v1/responses``: the OpenAI Responses API, translated to and from a chat completion
+  (:mod:`minimax_parser.proxy_responses`).
 * ``GET /v1/models`` and ``GET /v1/models/{id}`` are passed through; each segment of ``{id}`` is
   decoded, checked (no ``.``/``..``, no encoded ``/`` or ``\\``, no control characters) and
   re-encoded under the upstream base.
@@ -255,8 +259,8 @@ def _from_http_exception(e: web.HTTPException, request: web.Request) -> ProxyErr
     if e.status == 404:
         return ProxyError(
             404,
-            f"not found: {where}; the proxy serves POST /v1/chat/completions, GET /v1/models, "
-            "GET /v1/models/{id}, GET /health and GET /metrics",
+            f"not found: {where}; the proxy serves POST /v1/chat/completions, POST /v1/messages, "
+            "POST /v1/responses, GET /v1/models, GET /v1/models/{id}, GET /health and GET /metrics",
             "not_found",
         )
     if e.status == 405:
@@ -1140,6 +1144,18 @@ def make_app(
     app = web.Application(client_max_size=max_body_bytes, middlewares=[middleware])
     app.cleanup_ctx.append(proxy.session_context)
     app.router.add_post("/v1/chat/completions", proxy.chat_completions)
+    from .proxy_anthropic import messages as anthropic_messages
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        return await anthropic_messages(proxy, request)
+
+    app.router.add_post("/v1/messages", messages)
+    from .proxy_responses import responses as responses_api
+
+    async def responses(request: web.Request) -> web.StreamResponse:
+        return await responses_api(proxy, request)
+
+    app.router.add_post("/v1/responses", responses)
     app.router.add_get("/v1/models", proxy.models)
     app.router.add_get("/v1/models/{model:.+}", proxy.models)
     app.router.add_get("/health", proxy.health)
