@@ -889,7 +889,9 @@ mod tests {
             json!({"name": "a", "input_schema": "object"}),
             json!({"name": "p", "parameters": {"type": "object", "properties": 3}}),
         ] {
-            let err = ToolSet::from_json(&[bad.clone()]).unwrap_err().to_string();
+            let err = ToolSet::from_json(std::slice::from_ref(&bad))
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains("tools[0]") && err.contains("must be"),
                 "{bad}: {err}"
