@@ -27,6 +27,7 @@ ruff check python tests benches
 ruff format --check python tests benches --exclude tests/fixtures/make_fixtures.py
 python3 -m mypy
 python3 -m mypy tests/vllm/*.py
+python3 -m mypy tests/sglang/*.py
 python3 -m mypy.stubtest minimax_parser._core
 
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
@@ -80,4 +81,19 @@ else
         step "tests/vllm with vLLM $version"
         run_pytest "$py" -m pytest tests/vllm -p no:cacheprovider -q
     done
+fi
+
+# SGLang 0.5.23 lives in vLLM 0.32's cached virtualenv (scripts/vllm_env.sh installs it there with
+# --no-deps plus orjson, ipython and traitlets: vLLM's environment has its torch, transformers and
+# pydantic). tests/sglang drives SGLang's own plugin loader, argument parser and parsers.
+if [ "${MINIMAX_PARSER_SKIP_SGLANG:-}" = "1" ]; then
+    step "SGLang integration tests: SKIPPED because MINIMAX_PARSER_SKIP_SGLANG=1"
+else
+    step "tests/sglang with SGLang 0.5.23 (vLLM 0.32.0's cached virtualenv)"
+    if ! ls target/wheels/minimax_parser-*.whl >/dev/null 2>&1; then
+        maturin build --release --quiet -o target/wheels
+    fi
+    py=$(bash scripts/vllm_env.sh 0.32.0)
+    "$py" -m pip install --quiet --no-deps --force-reinstall target/wheels/minimax_parser-*.whl
+    run_pytest "$py" -m pytest tests/sglang -p no:cacheprovider -q
 fi
