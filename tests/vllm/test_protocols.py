@@ -284,12 +284,12 @@ def want_message(f: Fixture) -> dict[str, Any]:
     }
 
 
-def anthropic_stop_reason(f: Fixture, streamed: bool) -> str:
+def anthropic_stop_reason(f: Fixture) -> str:
     """Our proxy's rule: ``max_tokens`` for a cut-off response (calls or not), else
-    ``tool_use`` when calls were made, else ``end_turn``. vLLM's non-streaming path differs for
-    a cut-off response with calls: its chat layer reports ``finish_reason="tool_calls"`` there
-    (the engine's ``length`` is lost), which it maps to ``tool_use``."""
-    if _finish(f) == "length" and (streamed or not f.expected["tool_calls"]):
+    ``tool_use`` when calls were made, else ``end_turn``. vLLM's streaming path follows it; its
+    non-streaming chat layer reports ``finish_reason="tool_calls"`` for a cut-off response with
+    calls (mapped to ``tool_use``), which the plugin's hook sets back to ``length``."""
+    if _finish(f) == "length":
         return "max_tokens"
     return "tool_use" if f.expected["tool_calls"] else "end_turn"
 
@@ -301,7 +301,7 @@ def test_messages(f: Fixture, mode: str) -> None:
     message = run_messages(f, streamed, per_step=1 if f.dialect == "m2" else 3)
     assert message["type"] == "message" and message["role"] == "assistant"
     assert blocks_as_message(message, streamed) == want_message(f)
-    assert message["stop_reason"] == anthropic_stop_reason(f, streamed)
+    assert message["stop_reason"] == anthropic_stop_reason(f)
     assert message["usage"]["output_tokens"] == len(_script(f, 1).token_ids[0])
 
 

@@ -8,7 +8,9 @@ into that class. :func:`register` wraps it: when the result is vLLM's generic ``
 around our tool parser *and* one of our reasoning parsers, it returns :class:`MinimaxRsParser`
 instead, which parses the whole response with one :class:`~.common.Response`. Every other
 combination keeps vLLM's composition; our parser classes then work standalone (reasoning first,
-the raw rest handed over; or tool calls after another reasoning parser).
+the raw rest handed over; or tool calls after another reasoning parser). Two serving hooks fix
+what vLLM's layer gets wrong around our parsers: the Responses stream's ``split_delta`` order,
+and a non-streamed ``finish_reason`` of ``"tool_calls"`` for a response the engine cut off.
 
 The dialect (MiniMax-M2 or M3) comes from the tokenizer's vocabulary (``common.marker_ids``); for
 M3, where a response starts comes from the ``thinking_mode`` chat-template kwarg, which vLLM
@@ -20,8 +22,9 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import inspect
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from packaging.version import Version
@@ -431,6 +434,75 @@ def _install_responses_split() -> None:
         setattr(serving, "split_delta", split_delta)  # noqa: B010
 
 
+# vLLM 0.32's non-streaming chat completion reports "tool_calls" whenever calls were parsed.
+_CHAT = "vllm.entrypoints.openai.chat_completion.serving"
+
+
+def _serves_our_tool_parser(serving: Any) -> bool:
+    """Whether a chat serving object parses tool calls with ``minimax_rs`` (composed by
+    :func:`unified` or by vLLM)."""
+    tool_parser_cls = getattr(getattr(serving, "parser_cls", None), "tool_parser_cls", None)
+    return isinstance(tool_parser_cls, type) and issubclass(tool_parser_cls, MinimaxRsToolParser)
+
+
+async def _observed(
+    outputs: AsyncIterator[Any], finish: dict[int, str | None]
+) -> AsyncIterator[Any]:
+    """``outputs`` unchanged, recording each choice's last engine ``finish_reason`` by index."""
+    async for res in outputs:
+        for output in res.outputs:
+            finish[output.index] = output.finish_reason
+        yield res
+
+
+def length_wins(response: Any, engine_finish: dict[int, str | None]) -> None:
+    """Sets ``finish_reason`` back to ``"length"`` on the choices the engine cut off and the
+    chat layer reported as ``"tool_calls"`` (what vLLM's streaming path and our proxy report)."""
+    for choice in getattr(response, "choices", None) or []:
+        if choice.finish_reason == "tool_calls" and engine_finish.get(choice.index) == "length":
+            choice.finish_reason = "length"
+
+
+def _install_length_finish() -> None:
+    """Wraps ``OpenAIServingChat.chat_completion_full_generator`` (once) so that, for requests
+    served with our tool parser, an engine ``length`` is not reported as ``"tool_calls"``.
+
+    vLLM 0.32's non-streaming path sets ``"tool_calls"`` whenever auto tool choice parsed calls,
+    even when the engine stopped for length (so ``/v1/messages``, a subclass, says ``tool_use``
+    instead of ``max_tokens``); its streaming path turns only ``"stop"`` into ``"tool_calls"``.
+    The wrapper passes the method a generator that records the engine's finish reason per choice
+    and corrects the response's choices after it. Skipped when the method's shape differs."""
+    version = Version(importlib.metadata.version("vllm"))
+    if version.release[:2] < COMPOSE_SINCE.release[:2]:
+        return
+    try:
+        serving = importlib.import_module(_CHAT)
+        original = serving.OpenAIServingChat.__dict__["chat_completion_full_generator"]
+    except (ImportError, AttributeError, KeyError):
+        return
+    if getattr(original, _HOOK, False) or not inspect.iscoroutinefunction(original):
+        return
+    signature = inspect.signature(original)
+    if "result_generator" not in signature.parameters:
+        return
+
+    @functools.wraps(original)
+    async def chat_completion_full_generator(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _serves_our_tool_parser(self):
+            return await original(self, *args, **kwargs)
+        bound = signature.bind(self, *args, **kwargs)
+        engine_finish: dict[int, str | None] = {}
+        bound.arguments["result_generator"] = _observed(
+            bound.arguments["result_generator"], engine_finish
+        )
+        response = await original(*bound.args, **bound.kwargs)
+        length_wins(response, engine_finish)
+        return response
+
+    setattr(chat_completion_full_generator, _HOOK, True)
+    serving.OpenAIServingChat.chat_completion_full_generator = chat_completion_full_generator
+
+
 def register() -> None:
     module = "minimax_parser.vllm_plugin.v0_32"
     ToolParserManager.register_lazy_module(TOOL_PARSER_NAME, module, "MinimaxRsToolParser")
@@ -442,3 +514,4 @@ def register() -> None:
     )
     _install_composition()
     _install_responses_split()
+    _install_length_finish()
