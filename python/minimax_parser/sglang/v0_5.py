@@ -136,6 +136,10 @@ class MinimaxRsReasoningDetector(sgl_reasoning.BaseReasoningFormatDetector):  # 
 
     def detect_and_parse(self, text: str) -> Any:
         split = self._split.parse(text)
+        if not has_markup(split.normal, self._split.dialect):
+            # No tool-call parser will see this text (SGLang asks it only when there is markup):
+            # it is the content, trimmed as a whole (SPEC §2), as streaming gives it.
+            split = Split(split.reasoning, split.normal.strip())
         if self._force_nonempty_content and not split.normal.strip():
             split = Split("", split.reasoning + split.normal)
         return self._result(split)
@@ -168,6 +172,7 @@ class MinimaxRsDetector(BaseFormatDetector):  # type: ignore[misc]
         dialect = tokenizer_dialect(tokenizer)
         self.dialect: Dialect | None = dialect
         self._stream = ToolStream(dialect)
+        self._tools_given = False
         builtin = MinimaxM3Detector if dialect == "m3" else MinimaxM2Detector
         # SGLang's own detector of the dialect: the structural-tag / EBNF answers.
         self._builtin = builtin()
@@ -192,25 +197,36 @@ class MinimaxRsDetector(BaseFormatDetector):  # type: ignore[misc]
         ]
         return StreamingParseResult(normal_text=normal, calls=items)
 
-    def _result(self, normal: str, pieces: list[Any]) -> Any:
+    def _result(self, normal: str, pieces: list[Any], final: bool = False) -> Any:
         items = [
             ToolCallItem(tool_index=p.tool_index, name=p.name, parameters=p.arguments)
             for p in pieces
         ]
         if pieces:
+            last = int(getattr(self, "current_tool_id", -1))
+            self.current_tool_id = max(last, max(p.tool_index for p in pieces))
+            self.current_tool_name_sent = True
+        if final:
+            # SGLang reads these two only when the stream ends, to send argument text it thinks
+            # is missing: built once here (building them per delta made each delta cost O(call)),
+            # with the argument text exactly as streamed, so it finds nothing missing.
             self.prev_tool_call_arr = streamed_calls(self._stream)
             self.streamed_args_for_tool = [a["arguments"] for a in self.prev_tool_call_arr]
-            self.current_tool_id = len(self.prev_tool_call_arr) - 1
-            self.current_tool_name_sent = True
         return StreamingParseResult(normal_text=normal, calls=items)
 
+    def _use_tools(self, tools: Any) -> None:
+        # The request's tools are the same on every delta: converted once.
+        if not self._tools_given:
+            self._tools_given = True
+            self._stream.use_tools(tool_dicts(tools))
+
     def parse_streaming_increment(self, new_text: str, tools: Any) -> Any:
-        self._stream.use_tools(tool_dicts(tools))
+        self._use_tools(tools)
         return self._result(*self._stream.feed(new_text))
 
     def finish(self, tools: Any) -> Any:
-        self._stream.use_tools(tool_dicts(tools))
-        return self._result(*self._stream.finish())
+        self._use_tools(tools)
+        return self._result(*self._stream.finish(), final=True)
 
     # -- constrained decoding: SGLang's own MiniMax detector of the dialect -------------------
     def supports_structural_tag(self) -> bool:
