@@ -18,11 +18,11 @@ if ! [ -x "$py" ] || ! "$py" -c "import sys, vllm; sys.exit(vllm.__version__ != 
 fi
 "$py" -m pip install --quiet pytest hypothesis tokenizers >&2
 if [ "$version" = "0.32.0" ]; then
-    # SGLang's MiniMax-M2 detector, for the comparison benchmark: the wheel without its heavy
+    # SGLang 0.5.23, for tests/sglang and the comparisons: the wheel without its heavy
     # dependencies (vLLM's environment already has torch, transformers, pydantic) plus the few
-    # small packages its function-call modules import.
-    if ! "$py" -c "import sglang.srt.function_call.minimax_m2" >/dev/null 2>&1; then
-        "$py" -m pip install --quiet --no-deps "sglang==0.5.23" orjson ipython traitlets >&2
+    # small packages its function-call, reasoning and chat-serving modules import.
+    if ! "$py" -c "import sglang.srt.entrypoints.openai.serving_chat" >/dev/null 2>&1; then
+        "$py" -m pip install --quiet --no-deps "sglang==0.5.23" orjson ipython traitlets gguf >&2
     fi
 fi
 echo "$py"
