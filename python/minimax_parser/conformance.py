@@ -11,6 +11,9 @@ message; shipped in the package, see :func:`load_fixtures`) through:
 * ``sglang``: SGLang's ``MinimaxM2Detector`` after its ``minimax`` reasoning parser, or its
   ``MinimaxM3Detector`` after its ``minimax-m3`` reasoning parser, one-shot and streamed, when
   SGLang can be imported;
+* ``sglang-minimax-rs``: this package inside SGLang (``minimax-rs``, see
+  :mod:`minimax_parser.sglang`), through SGLang's own ``ReasoningParser`` and
+  ``FunctionCallParser``, when SGLang can be imported;
 
 and prints, per dialect and engine, how many fixtures it passes and which SPEC rules it breaks.
 A fixture passes when both the one-shot and the streamed result equal its expected message:
@@ -469,10 +472,95 @@ class _Sglang:
         return Result(f, True, one, streamed)
 
 
+class _SglangOurs:
+    """This package inside SGLang (``minimax_parser.sglang``): its ``minimax-rs`` reasoning parser
+    (``minimax-rs-append-think`` for inline reasoning) and tool-call parser, built and called as
+    SGLang's chat-completions serving code builds and calls them (``ReasoningParser`` with the
+    request, then ``FunctionCallParser`` when ``has_tool_call``; streamed one token per delta,
+    both flushed at the end)."""
+
+    def __init__(self, fixtures: Sequence[Fixture]) -> None:
+        sglang: Any = importlib.import_module("sglang")
+        plugin: Any = importlib.import_module("minimax_parser.sglang")
+        plugin.register()
+        self.plugin = plugin
+        self.reasoning: Any = importlib.import_module(
+            "sglang.srt.parser.reasoning_parser"
+        ).ReasoningParser
+        self.calls: Any = importlib.import_module(
+            "sglang.srt.function_call.function_call_parser"
+        ).FunctionCallParser
+        self.protocol: Any = importlib.import_module("sglang.srt.entrypoints.openai.protocol")
+        self.texts = {d: _texts(fixtures, d) for d in DIALECTS}
+        self.version = f"sglang {getattr(sglang, '__version__', '?')} + minimax-rs"
+
+    def _parsers(self, f: Fixture) -> tuple[Any, Any, Any]:
+        tokenizer = _tokenizer(f.dialect, self.texts[f.dialect])
+        kwargs = (
+            {"thinking_mode": "enabled"} if f.dialect == "m3" and _starts_in_reasoning(f) else None
+        )
+        request = self.protocol.ChatCompletionRequest(
+            model="m", messages=[{"role": "user", "content": "Hi"}], chat_template_kwargs=kwargs
+        )
+        inline = f.options.get("reasoning") == "inline"
+        name = self.plugin.APPEND_THINK_PARSER_NAME if inline else self.plugin.REASONING_PARSER_NAME
+        rp = self.reasoning(
+            name, True, True, request, tokenizer=tokenizer, tool_call_parser_active=True
+        )
+        tools = [
+            self.protocol.Tool.model_validate(
+                t if "function" in t else {"type": "function", "function": t}
+            )
+            for t in f.tools or []
+        ]
+        fp = self.calls(
+            tools, self.plugin.TOOL_PARSER_NAME, tokenizer=tokenizer, tool_choice="auto"
+        )
+        return rp, fp, tokenizer
+
+    def __call__(self, f: Fixture) -> Result:
+        if f.options.get("tool_calls_in_reasoning") == "ignore":
+            return Result(f, False)
+        # SGLang's parsers never see the prompt: an M2 response always starts in reasoning.
+        if f.dialect == "m2" and f.options.get("start_in_reasoning", True) is False:
+            return Result(f, False)
+        rp, fp, tokenizer = self._parsers(f)
+        reasoning, text = rp.parse_non_stream(f.input)
+        found: list[Any] = []
+        if fp.has_tool_call(text or ""):
+            text, found = fp.parse_non_stream(text)
+        one = normalise(reasoning, text, [(c.name, c.parameters) for c in found])
+        rp, fp, _ = self._parsers(f)
+        r_acc = c_acc = ""
+        calls: dict[int, list[str]] = {}
+
+        def absorb(normal: str, items: list[Any]) -> None:
+            nonlocal c_acc
+            c_acc += normal or ""
+            for item in items:
+                call = calls.setdefault(item.tool_index, ["", ""])
+                call[0] += item.name or ""
+                call[1] += item.parameters or ""
+
+        for text, _ in token_deltas(tokenizer, f.input):
+            r, n = rp.parse_stream_chunk(text)
+            r_acc += r or ""
+            if n:
+                absorb(*fp.parse_stream_chunk(n))
+        r, n = rp.parse_stream_end()
+        r_acc += r or ""
+        if n:
+            absorb(*fp.parse_stream_chunk(n))
+        absorb(*fp.parse_stream_end())
+        streamed = normalise(r_acc, c_acc, [tuple(calls[i]) for i in sorted(calls)])
+        return Result(f, True, one, streamed)
+
+
 ENGINES: dict[str, Callable[[Sequence[Fixture]], Callable[[Fixture], Result]]] = {
     "minimax-parser": lambda fixtures: _ours,
     "vllm": _Vllm,
     "sglang": _Sglang,
+    "sglang-minimax-rs": _SglangOurs,
 }
 
 
@@ -502,9 +590,9 @@ def _section(rule: str, dialect: str = "m2") -> str:
 # What each engine runs, per dialect (the report's headings name them).
 _PEERS = {
     "m2": "vLLM's `minimax_m2` tool and reasoning parsers; SGLang's `MinimaxM2Detector` after its "
-    "`minimax` reasoning parser",
+    "`minimax` reasoning parser; this package inside SGLang (`minimax-rs`)",
     "m3": "vLLM's `minimax_m3` tool and reasoning parsers; SGLang's `MinimaxM3Detector` after its "
-    "`minimax-m3` reasoning parser",
+    "`minimax-m3` reasoning parser; this package inside SGLang (`minimax-rs`)",
 }
 
 
