@@ -630,6 +630,33 @@ class _Proxy:
         except aiohttp.ClientError as e:
             raise ProxyError(502, f"upstream unreachable: {e}", "upstream_unreachable") from None
 
+    @asynccontextmanager
+    async def _post_chat(
+        self, rec: _Record, body: bytes, headers: dict[str, str]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """``body`` POSTed to the upstream's chat completions, in an upstream slot, its timeout or
+        connection failure a 504 or a 502; the answer's status recorded. Every route that asks the
+        upstream (chat completions, messages, responses) goes through here."""
+        async with self._slot():
+            with self._upstream_errors():
+                async with self.session.post(
+                    self.upstream + "/chat/completions",
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                ) as resp:
+                    rec.status = resp.status
+                    yield resp
+
+    async def _passed_on(self, rec: _Record, resp: aiohttp.ClientResponse) -> web.Response:
+        """The upstream's non-2xx answer, passed on as it is (counted)."""
+        from aiohttp import web
+
+        self._count(rec, "upstream_http_error")
+        return web.Response(
+            body=await resp.read(), status=resp.status, headers=_copy_headers(resp.headers)
+        )
+
     def _count(self, rec: _Record, kind: str) -> None:
         rec.note = kind
         self.metrics.errors.inc(kind=kind)
@@ -817,7 +844,6 @@ class _Proxy:
                 self.metrics.checks.dec()
 
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
-        from aiohttp import web
 
         rec = _RECORD.get()
         raw = await self._read_body(request)
@@ -831,27 +857,14 @@ class _Proxy:
             del plan  # the parsed body: not held while the response streams
         headers = self._forward_headers(request)
         headers.setdefault("Content-Type", "application/json")
-        async with self._slot():
-            with self._upstream_errors():
-                async with self.session.post(
-                    self.upstream + "/chat/completions",
-                    data=raw,
-                    headers=headers,
-                    allow_redirects=False,
-                ) as resp:
-                    rec.status = resp.status
-                    if resp.status // 100 != 2:
-                        self._count(rec, "upstream_http_error")
-                        return web.Response(
-                            body=await resp.read(),
-                            status=resp.status,
-                            headers=_copy_headers(resp.headers),
-                        )
-                    if resp.content_type == "text/event-stream":
-                        rec.stream = True
-                        return await self._stream(request, resp, rewriter, req, rec, scope)
-                    rec.stream = False
-                    return await self._complete(resp, req, rec, scope)
+        async with self._post_chat(rec, raw, headers) as resp:
+            if resp.status // 100 != 2:
+                return await self._passed_on(rec, resp)
+            if resp.content_type == "text/event-stream":
+                rec.stream = True
+                return await self._stream(request, resp, rewriter, req, rec, scope)
+            rec.stream = False
+            return await self._complete(resp, req, rec, scope)
 
     async def _complete(
         self, resp: aiohttp.ClientResponse, req: ChatRequest, rec: _Record, scope: str

@@ -146,30 +146,22 @@ async def _messages(proxy: _Proxy, request: web.Request, rec: _Record) -> web.St
         headers["Authorization"] = request.headers["Authorization"]
     elif "x-api-key" in request.headers:
         headers["Authorization"] = "Bearer " + request.headers["x-api-key"]
-    async with proxy._slot():
-        with proxy._upstream_errors():
-            async with proxy.session.post(
-                proxy.upstream + "/chat/completions",
-                data=plan.raw,
-                headers=headers,
-                allow_redirects=False,
-            ) as resp:
-                rec.status = resp.status
-                if resp.status // 100 != 2:
-                    proxy._count(rec, "upstream_http_error")
-                    message = _upstream_message(await resp.read(), resp.status)
-                    raise AnthropicError(resp.status, message, "upstream_http_error")
-                if resp.content_type == "text/event-stream" and plan.stream:
-                    return await _stream(proxy, request, resp, plan, rec)
-                stream = plan.new_stream()
-                if resp.content_type == "text/event-stream":
-                    events = await _collect(proxy, resp, stream, rec)
-                else:
-                    events = _complete(await resp.read(), resp.content_type, stream, rec)
-                rec.tool_calls += _calls(stream)
-                if plan.stream:  # the upstream answered a stream with one document
-                    return await _replay(request, events)
-                return web.json_response(stream.message)
+    async with proxy._post_chat(rec, plan.raw, headers) as resp:
+        if resp.status // 100 != 2:
+            proxy._count(rec, "upstream_http_error")
+            message = _upstream_message(await resp.read(), resp.status)
+            raise AnthropicError(resp.status, message, "upstream_http_error")
+        if resp.content_type == "text/event-stream" and plan.stream:
+            return await _stream(proxy, request, resp, plan, rec)
+        stream = plan.new_stream()
+        if resp.content_type == "text/event-stream":
+            events = await _collect(proxy, resp, stream, rec)
+        else:
+            events = _complete(await resp.read(), resp.content_type, stream, rec)
+        rec.tool_calls += _calls(stream)
+        if plan.stream:  # the upstream answered a stream with one document
+            return await _replay(request, events)
+        return web.json_response(stream.message)
 
 
 def _calls(stream: MessageStream) -> int:

@@ -34,7 +34,6 @@ from .proxy import (
     KEEP_ALIVE,
     ProxyError,
     _ClientGone,
-    _copy_headers,
     _Proxy,
     _Record,
     _Sender,
@@ -107,7 +106,6 @@ def _turns(response: dict[str, Any], scope: str) -> list[tuple[list[str], str]]:
 
 async def responses(proxy: _Proxy, request: web.Request) -> web.StreamResponse:
     """Answers one ``POST /v1/responses``."""
-    from aiohttp import web
 
     rec = _RECORD.get()
     raw = await proxy._read_body(request)
@@ -120,27 +118,14 @@ async def responses(proxy: _Proxy, request: web.Request) -> web.StreamResponse:
         plan.restore = None
     headers = proxy._forward_headers(request)
     headers["Content-Type"] = "application/json"
-    async with proxy._slot():
-        with proxy._upstream_errors():
-            async with proxy.session.post(
-                proxy.upstream + "/chat/completions",
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-            ) as resp:
-                rec.status = resp.status
-                if resp.status // 100 != 2:
-                    proxy._count(rec, "upstream_http_error")
-                    return web.Response(
-                        body=await resp.read(),
-                        status=resp.status,
-                        headers=_copy_headers(resp.headers),
-                    )
-                if resp.content_type == "text/event-stream":
-                    rec.stream = True
-                    return await _stream(proxy, request, resp, plan, rec)
-                rec.stream = False
-                return await _complete(proxy, resp, plan, rec)
+    async with proxy._post_chat(rec, body, headers) as resp:
+        if resp.status // 100 != 2:
+            return await proxy._passed_on(rec, resp)
+        if resp.content_type == "text/event-stream":
+            rec.stream = True
+            return await _stream(proxy, request, resp, plan, rec)
+        rec.stream = False
+        return await _complete(proxy, resp, plan, rec)
 
 
 async def _complete(
